@@ -1,0 +1,142 @@
+// ShmStore keeps a lease table in a shared-memory segment. Any process that
+// maps the same segment sees and changes the same leases, with no daemon.
+//
+// The segment is a POSIX shared-memory object (`/dev/shm/<name>`) or, when
+// the name contains a '/', a file. It holds a header and a fixed number of
+// slots; a lease that is expired and unpinned is free and its slot reusable.
+// Writers serialise on one robust process-shared mutex; a process that dies
+// holding it is recovered from by the next writer. Readers (Token::Check,
+// Leases, snapshots) never take that mutex.
+//
+// A ShmStore is safe for concurrent use by any number of threads and processes.
+#ifndef SHMLEASE_SHM_STORE_H_
+#define SHMLEASE_SHM_STORE_H_
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "shmlease/lease.h"
+#include "shmlease/store.h"
+
+namespace shmlease {
+
+struct ShmStoreOptions {
+  // A POSIX shared-memory name ("shmlease" means /dev/shm/shmlease; a leading
+  // '/' is optional), or a file path when it contains a '/' past its first byte.
+  std::string name = "shmlease";
+  // Used only when this call creates the segment.
+  std::size_t capacity = 4096;  // Leases (held or pinned) the table can hold at once.
+  std::uint32_t mode = 0600;    // Permission bits, applied exactly (the umask is ignored).
+  bool fake_clock = false;      // Time is a counter in the segment, moved by AdvanceFakeClock.
+  // Writers that cannot take the table's lock within this time fail with
+  // Errc::timeout (a stopped process may hold it).
+  std::chrono::nanoseconds lock_timeout = std::chrono::seconds(2);
+  // How long to wait for another process that is initialising the segment.
+  std::chrono::nanoseconds init_timeout = std::chrono::seconds(2);
+  // A segment owned by another user is refused (Errc::foreign_owner) unless
+  // its owner's uid is listed here or trust_any_owner is set: /dev/shm is
+  // world-writable, so anyone could otherwise pre-create the name.
+  std::vector<std::uint32_t> trusted_uids;
+  bool trust_any_owner = false;
+  // Map the segment read-only: every writing operation fails with
+  // Errc::permission_denied. Enough for checks, snapshots and fsck.
+  bool read_only = false;
+};
+
+// Counters and facts about a segment (ShmStore::GetStats).
+struct ShmStats {
+  std::string path;              // e.g. "/dev/shm/shmlease" or the file path.
+  std::uint32_t owner_uid = 0;   // The segment's owner.
+  std::uint32_t mode = 0;        // Its permission bits.
+  std::uint32_t layout_version = 0;
+  std::uint64_t capacity = 0;    // Leases it can hold.
+  std::uint64_t slot_count = 0;  // Hash slots (> capacity, a power of two).
+  std::uint64_t bytes = 0;       // Size of the mapping.
+  std::uint64_t used = 0;        // Leases held or pinned now.
+  std::uint64_t claims = 0;      // Successful claims of a free lease.
+  std::uint64_t extensions = 0;  // Successful extensions.
+  std::uint64_t revocations = 0;
+  std::uint64_t recoveries = 0;  // Times a writer repaired after a process died holding the lock.
+  std::uint64_t epoch = 0;       // The last fencing epoch handed out.
+  bool fake_clock = false;
+};
+
+// One lease in the table as a dump shows it: held, pinned, or both.
+struct LeaseEntry {
+  Key key;
+  bool held = false;  // A holder is recorded (unexpired, or expired but pinned).
+  Info info;          // Holder, expiry and epoch; meaningful when held.
+  std::vector<std::string> pinned_by;  // Sorted.
+};
+
+class ShmStore final : public Store {
+ public:
+  // Opens the segment, creating and initialising it when missing. Exactly one
+  // of several racing processes initialises; a creator that dies half-way is
+  // taken over from. On failure returns nullptr and sets `ec` (segment_not_found
+  // cannot happen here; foreign_owner, corrupt_segment, incompatible_segment,
+  // permission_denied, segment_busy, io_error can).
+  // When `detail` is given it receives a sentence naming the segment and the cause.
+  static std::shared_ptr<ShmStore> OpenOrCreate(const ShmStoreOptions& options,
+                                                std::error_code& ec, std::string* detail = nullptr);
+  // Opens an existing segment; Errc::segment_not_found when there is none.
+  static std::shared_ptr<ShmStore> Open(const ShmStoreOptions& options, std::error_code& ec,
+                                        std::string* detail = nullptr);
+  // Removes the segment's name. Processes that have it mapped keep using it.
+  static std::error_code Destroy(std::string_view name);
+  // Where a segment of this name lives, e.g. "/dev/shm/shmlease".
+  static std::string PathOf(std::string_view name);
+
+  ~ShmStore() override;
+  ShmStore(const ShmStore&) = delete;
+  ShmStore& operator=(const ShmStore&) = delete;
+
+  // Store.
+  std::error_code ClaimLease(const Key& key, const Request& req, std::stop_token stop = {}) override;
+  std::error_code ExtendLease(const Key& key, const Request& req,
+                              std::stop_token stop = {}) override;
+  std::error_code RevokeLease(const Key& key, std::string_view holder,
+                              std::stop_token stop = {}) override;
+  std::error_code Leases(LeaseMap* out, std::span<const Key> keys = {}) const override;
+  std::error_code LeaseGroup(std::string_view ns, std::string_view model_uuid,
+                             LeaseMap* out) const override;
+  std::error_code PinLease(const Key& key, std::string_view entity,
+                           std::stop_token stop = {}) override;
+  std::error_code UnpinLease(const Key& key, std::string_view entity,
+                             std::stop_token stop = {}) override;
+  std::error_code Pinned(PinMap* out) const override;
+  std::error_code ClaimOrExtendLease(const Key& key, const Request& req, Info* current = nullptr,
+                                     std::stop_token stop = {}) override;
+  std::error_code CheckLease(const Key& key, std::string_view holder,
+                             TokenCache* cache) const override;
+  std::error_code WaitUntilFree(const Key& key, std::stop_token stop,
+                                const std::function<void()>& started = {}) override;
+
+  // Every lease that is held or pinned, sorted by key. Lock-free.
+  std::error_code Snapshot(std::vector<LeaseEntry>* out) const;
+  std::error_code GetStats(ShmStats* out) const;
+  // Checks every invariant of the table without taking the writers' lock.
+  // Appends one line per problem to *problems; returns Errc::corrupt_segment
+  // when there is any.
+  std::error_code Fsck(std::vector<std::string>* problems) const;
+
+  // The store's notion of now: CLOCK_MONOTONIC, or the segment's fake clock.
+  Clock::time_point Now() const;
+  // Moves a fake clock forward (Errc::invalid for a real clock or d <= 0).
+  std::error_code AdvanceFakeClock(std::chrono::nanoseconds d);
+
+  struct Impl;
+
+ private:
+  explicit ShmStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace shmlease
+
+#endif  // SHMLEASE_SHM_STORE_H_

@@ -1,0 +1,41 @@
+// A Token answers, at any later time, whether one holder holds one lease.
+#ifndef SHMLEASE_TOKEN_H_
+#define SHMLEASE_TOKEN_H_
+
+#include <memory>
+#include <string>
+#include <system_error>
+
+#include "shmlease/lease.h"
+#include "shmlease/store.h"
+
+namespace shmlease {
+
+// Made by Checker::Token. Check() is the hot path: on a ShmStore it is one
+// seqlock read of one cache line plus a clock read, no syscall and no lock.
+// A Token made before its lease was claimed answers correctly once it is,
+// and vice versa.
+//
+// A Token is cheap to copy. One Token object must not be used by several
+// threads at once (its cache is unsynchronised); give each thread a copy.
+class Token {
+ public:
+  Token(std::shared_ptr<Store> store, Key key, std::string holder);
+
+  // Success when the holder holds the lease at the time of the call (held and
+  // unexpired, or pinned); Errc::not_held otherwise.
+  std::error_code Check() const { return store_->CheckLease(key_, holder_, &cache_); }
+
+  const Key& key() const { return key_; }
+  const std::string& holder() const { return holder_; }
+
+ private:
+  std::shared_ptr<Store> store_;
+  Key key_;
+  std::string holder_;
+  mutable TokenCache cache_;
+};
+
+}  // namespace shmlease
+
+#endif  // SHMLEASE_TOKEN_H_

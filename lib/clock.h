@@ -1,0 +1,44 @@
+// Clock reads for the lease table. All expiries are CLOCK_MONOTONIC
+// nanoseconds, which every process on the host shares.
+#ifndef SHMLEASE_LIB_CLOCK_H_
+#define SHMLEASE_LIB_CLOCK_H_
+
+#include <time.h>
+
+#include <chrono>
+#include <cstdint>
+#include <limits>
+
+namespace shmlease::internal {
+
+inline constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();
+
+inline std::int64_t ReadClockNs(clockid_t id) noexcept {
+  timespec ts;
+  clock_gettime(id, &ts);  // vDSO: no syscall for the monotonic clocks.
+  return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+// The precise monotonic clock.
+inline std::int64_t MonotonicNs() noexcept { return ReadClockNs(CLOCK_MONOTONIC); }
+
+// The coarse monotonic clock: the time of the last timer tick, a few
+// nanoseconds to read. It lags MonotonicNs by at most about one tick.
+inline std::int64_t CoarseMonotonicNs() noexcept { return ReadClockNs(CLOCK_MONOTONIC_COARSE); }
+
+// How far behind the coarse clock may be: twice its resolution, so that a
+// late tick does not make a lease look alive after it expired.
+std::int64_t CoarseClockMarginNs() noexcept;
+
+// now + d, saturating at kNever instead of overflowing.
+inline std::int64_t AddSaturating(std::int64_t now, std::int64_t d) noexcept {
+  return d > kNever - now ? kNever : now + d;
+}
+
+inline std::chrono::steady_clock::time_point ToTimePoint(std::int64_t ns) noexcept {
+  return std::chrono::steady_clock::time_point(std::chrono::nanoseconds(ns));
+}
+
+}  // namespace shmlease::internal
+
+#endif  // SHMLEASE_LIB_CLOCK_H_

@@ -1,0 +1,47 @@
+#include "futex.h"
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+
+#include "clock.h"
+
+namespace shmlease::internal {
+
+static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t));
+static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
+
+FutexWaitResult FutexWait(std::atomic<std::uint32_t>* word, std::uint32_t expected,
+                          std::int64_t deadline_ns) noexcept {
+  timespec abs{};
+  timespec* timeout = nullptr;
+  if (deadline_ns != kNever) {
+    abs.tv_sec = deadline_ns / 1'000'000'000;
+    abs.tv_nsec = deadline_ns % 1'000'000'000;
+    timeout = &abs;
+  }
+  // FUTEX_WAIT_BITSET takes an absolute deadline, on CLOCK_MONOTONIC unless
+  // FUTEX_CLOCK_REALTIME is given: exactly the clock expiries use.
+  long rc = syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT_BITSET, expected,
+                    timeout, nullptr, FUTEX_BITSET_MATCH_ANY);
+  if (rc == 0) return FutexWaitResult::woken;
+  switch (errno) {
+    case EAGAIN:
+      return FutexWaitResult::value_changed;
+    case ETIMEDOUT:
+      return FutexWaitResult::timed_out;
+    default:
+      return FutexWaitResult::interrupted;
+  }
+}
+
+void FutexWakeAll(std::atomic<std::uint32_t>* word) noexcept {
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAKE, INT_MAX, nullptr, nullptr,
+          0);
+}
+
+}  // namespace shmlease::internal

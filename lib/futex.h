@@ -1,0 +1,23 @@
+// The one wrapper around futex(2). Words live in shared memory, so the calls
+// never use FUTEX_PRIVATE_FLAG.
+#ifndef SHMLEASE_LIB_FUTEX_H_
+#define SHMLEASE_LIB_FUTEX_H_
+
+#include <atomic>
+#include <cstdint>
+
+namespace shmlease::internal {
+
+enum class FutexWaitResult { woken, value_changed, timed_out, interrupted };
+
+// Sleeps while *word == expected, until woken or until CLOCK_MONOTONIC
+// reaches deadline_ns (kNever: no deadline).
+FutexWaitResult FutexWait(std::atomic<std::uint32_t>* word, std::uint32_t expected,
+                          std::int64_t deadline_ns) noexcept;
+
+// Wakes every process sleeping on *word.
+void FutexWakeAll(std::atomic<std::uint32_t>* word) noexcept;
+
+}  // namespace shmlease::internal
+
+#endif  // SHMLEASE_LIB_FUTEX_H_

@@ -1,0 +1,150 @@
+// The bytes of a lease segment. Everything here is a plain, fixed-layout type:
+// no pointers, no heap, no virtual functions, so that every process maps the
+// same meaning onto the same bytes. Sizes and offsets are checked at compile
+// time and recorded in the header, so a segment built by another layout is
+// refused instead of misread.
+//
+// Segment = [SegmentHeader, 4 KiB] [SlotHot x slot_count] [SlotCold x slot_count]
+//
+// Ownership rules, used in the comments below:
+//   "W"  written only by the holder of the header's robust mutex;
+//   "R*" may be read without the mutex, under the slot's seqlock;
+//   "A"  a lone atomic any process may touch (statistics, futex words).
+// Everything read from here is data from another process: indexes and counts
+// are bound-checked before use.
+#ifndef SHMLEASE_LIB_LAYOUT_H_
+#define SHMLEASE_LIB_LAYOUT_H_
+
+#include <pthread.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+#include "shmlease/lease.h"
+
+namespace shmlease::internal {
+
+inline constexpr std::uint64_t kMagic = 0x455341454C4D4853ULL;  // "SHMLEASE", little-endian.
+inline constexpr std::uint32_t kLayoutVersion = 1;
+inline constexpr std::size_t kHeaderBytes = 4096;
+inline constexpr std::size_t kNameWords = kMaxNameLength / 8;
+inline constexpr std::size_t kMaxCapacity = std::size_t{1} << 26;  // 64M leases.
+
+// A name, zero-padded. Names never contain NUL (ValidateString), so the
+// length is the index of the first zero byte, or kMaxNameLength.
+struct ShmName {
+  std::atomic<std::uint64_t> words[kNameWords];  // W, R*
+};
+
+// Slot state bits.
+inline constexpr std::uint32_t kOccupied = 1u << 0;  // The key fields name a lease.
+inline constexpr std::uint32_t kHeld = 1u << 1;      // A holder is recorded.
+
+// The part of a slot a check reads: one cache line.
+struct alignas(64) SlotHot {
+  // Seqlock: odd while a writer changes this slot's state, epoch, pin_count,
+  // key or holder. W, read by everyone.
+  std::atomic<std::uint32_t> seq;
+  std::atomic<std::uint32_t> state;      // kOccupied | kHeld. W, R*
+  std::atomic<std::uint64_t> epoch;      // Fencing epoch of the holding. W, R*
+  // CLOCK_MONOTONIC ns. An extension stores it alone, outside the seqlock:
+  // the value only grows within one holding, so any value a reader sees
+  // belongs to the holding it read. W, R*
+  std::atomic<std::int64_t> expiry_ns;
+  std::atomic<std::uint32_t> pin_count;  // Entities in SlotCold::pins. W, R*
+  std::atomic<std::uint32_t> key_hash;   // High half of the key's hash. W, R*
+  // For keys whose home slot is this one: the largest distance from here to
+  // where such a key was ever placed. Lookups probe no further. Only grows. W, R
+  std::atomic<std::uint32_t> max_probe;
+  // Futex word: bumped (after the change is visible) by every write that may
+  // end a holding of this slot. A
+  std::atomic<std::uint32_t> wake_word;
+  // Processes sleeping (or about to) on wake_word; writers skip FUTEX_WAKE at zero. A
+  std::atomic<std::uint32_t> waiters;
+};
+
+// The parts only a lookup, a snapshot or a writer reads.
+struct SlotCold {
+  ShmName ns;
+  ShmName model_uuid;
+  ShmName lease;
+  ShmName holder;
+  ShmName pins[kMaxPinsPerLease];  // The first pin_count are in use. W, R*
+};
+inline constexpr std::size_t kColdNames = 4 + kMaxPinsPerLease;
+
+// The redo journal: a writer records the complete new state of the one slot
+// it changes, marks it committed, applies it, and clears the mark. The next
+// locker after a crash replays a committed record (applying is idempotent).
+// Only ever touched under the mutex. W
+struct Journal {
+  std::atomic<std::uint32_t> committed;
+  std::uint32_t slot_index;
+  std::uint32_t state;
+  std::uint32_t pin_count;
+  std::uint32_t key_hash;
+  std::uint32_t home_index;      // Raise this slot's max_probe ...
+  std::uint32_t home_max_probe;  // ... to at least this.
+  std::uint32_t cold_mask;       // Bit i: copy names[i] (in SlotCold order).
+  std::uint64_t epoch;
+  std::int64_t expiry_ns;
+  std::uint64_t used_after;         // SegmentHeader::used after the change.
+  std::uint64_t last_epoch_after;   // SegmentHeader::last_epoch after the change.
+  ShmName names[kColdNames];
+};
+
+struct Statistics {  // A: relaxed counters, not journaled (may miss one op around a crash).
+  std::atomic<std::uint64_t> claims;
+  std::atomic<std::uint64_t> extensions;
+  std::atomic<std::uint64_t> revocations;
+  std::atomic<std::uint64_t> pins;
+  std::atomic<std::uint64_t> unpins;
+  std::atomic<std::uint64_t> recoveries;  // Written under the mutex.
+  std::atomic<std::uint64_t> lock_timeouts;
+};
+
+struct SegmentHeader {
+  // Written last by the initialiser (release); kMagic means "ready".
+  std::atomic<std::uint64_t> magic;
+  // Geometry: written once at initialisation, copied into each process's
+  // private memory on open and never re-read (so a hostile change later
+  // cannot move anything out of bounds).
+  std::uint32_t layout_version;
+  std::uint32_t header_bytes;
+  std::uint32_t hot_bytes;
+  std::uint32_t cold_bytes;
+  std::uint32_t name_max;
+  std::uint32_t pins_max;
+  std::uint64_t capacity;
+  std::uint64_t slot_count;
+  std::uint64_t total_bytes;
+  std::uint32_t fake_clock;                 // 1: time is fake_now_ns, not CLOCK_MONOTONIC.
+  std::uint32_t reserved0;
+  std::atomic<std::int64_t> fake_now_ns;    // A
+  std::atomic<std::uint32_t> clock_word;    // A: futex word bumped when the fake clock moves.
+  std::uint32_t reserved1;
+  char boot_id[40];                         // W: /proc/sys/kernel/random/boot_id at last use.
+  alignas(64) pthread_mutex_t mutex;        // The writers' robust mutex.
+  alignas(64) std::uint64_t last_epoch;     // W: the last fencing epoch handed out.
+  std::uint64_t used;                       // W: slots with kOccupied set.
+  Statistics stats;
+  alignas(64) Journal journal;
+};
+
+static_assert(sizeof(SlotHot) == 64, "a check must touch one cache line");
+static_assert(sizeof(ShmName) == kMaxNameLength);
+static_assert(sizeof(SlotCold) == kColdNames * kMaxNameLength);
+static_assert(sizeof(SegmentHeader) <= kHeaderBytes);
+static_assert(std::is_standard_layout_v<SegmentHeader> && std::is_standard_layout_v<SlotHot> &&
+              std::is_standard_layout_v<SlotCold>);
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free &&
+              std::atomic<std::int64_t>::is_always_lock_free &&
+              std::atomic<std::uint32_t>::is_always_lock_free,
+              "atomics in shared memory must be lock-free to be address-free");
+static_assert(kMaxNameLength % 8 == 0);
+
+}  // namespace shmlease::internal
+
+#endif  // SHMLEASE_LIB_LAYOUT_H_

@@ -1,0 +1,137 @@
+// The Manager's narrow interfaces, each bound to one namespace and model.
+#include "shmlease/manager.h"
+
+#include <algorithm>
+
+#include "shmlease/errors.h"
+
+namespace shmlease {
+
+namespace {
+
+// What every bound interface shares: the store and the (namespace, model) pair.
+class Bound {
+ public:
+  Bound(std::shared_ptr<Store> store, std::string_view ns, std::string_view model)
+      : store_(std::move(store)), ns_(ns), model_(model) {}
+
+ protected:
+  Key KeyOf(std::string_view lease) const { return Key{ns_, model_, std::string(lease)}; }
+
+  std::shared_ptr<Store> store_;
+  std::string ns_;
+  std::string model_;
+};
+
+class CheckerImpl final : public Checker, Bound {
+ public:
+  using Bound::Bound;
+  shmlease::Token Token(std::string_view lease, std::string_view holder) const override {
+    return shmlease::Token(store_, KeyOf(lease), std::string(holder));
+  }
+};
+
+class ClaimerImpl final : public Claimer, Bound {
+ public:
+  using Bound::Bound;
+  std::error_code Claim(std::string_view lease, std::string_view holder,
+                        std::chrono::nanoseconds duration, std::stop_token stop) override {
+    if (stop.stop_requested()) return Errc::aborted;
+    return store_->ClaimOrExtendLease(KeyOf(lease), Request{std::string(holder), duration}, nullptr,
+                                      stop);
+  }
+  std::error_code WaitUntilExpired(std::string_view lease, std::stop_token stop,
+                                   const std::function<void()>& started) override {
+    return store_->WaitUntilFree(KeyOf(lease), stop, started);
+  }
+};
+
+class RevokerImpl final : public Revoker, Bound {
+ public:
+  using Bound::Bound;
+  std::error_code Revoke(std::string_view lease, std::string_view holder,
+                         std::stop_token stop) override {
+    if (stop.stop_requested()) return Errc::aborted;
+    const Key key = KeyOf(lease);
+    std::error_code ec = store_->RevokeLease(key, holder, stop);
+    if (ec != Errc::invalid) return ec;
+    // The store says `holder` does not hold it: that is success when nobody
+    // does (nothing to give up) and not_held when somebody else does.
+    LeaseMap leases;
+    const Key keys[] = {key};
+    if (std::error_code read = store_->Leases(&leases, keys)) return read;
+    return leases.empty() ? std::error_code{} : make_error_code(Errc::not_held);
+  }
+};
+
+class PinnerImpl final : public Pinner, Bound {
+ public:
+  using Bound::Bound;
+  std::error_code Pin(std::string_view lease, std::string_view entity,
+                      std::stop_token stop) override {
+    if (stop.stop_requested()) return Errc::aborted;
+    return store_->PinLease(KeyOf(lease), entity, stop);
+  }
+  std::error_code Unpin(std::string_view lease, std::string_view entity,
+                        std::stop_token stop) override {
+    if (stop.stop_requested()) return Errc::aborted;
+    return store_->UnpinLease(KeyOf(lease), entity, stop);
+  }
+  std::error_code Pinned(std::map<std::string, std::vector<std::string>>* out) const override {
+    out->clear();
+    PinMap all;
+    if (std::error_code ec = store_->Pinned(&all)) return ec;
+    for (auto& [key, entities] : all) {
+      if (key.ns == ns_ && key.model_uuid == model_) (*out)[key.lease] = std::move(entities);
+    }
+    return {};
+  }
+};
+
+class ReaderImpl final : public Reader, Bound {
+ public:
+  using Bound::Bound;
+  std::error_code Leases(std::map<std::string, std::string>* out) const override {
+    out->clear();
+    LeaseMap group;
+    if (std::error_code ec = store_->LeaseGroup(ns_, model_, &group)) return ec;
+    for (auto& [key, info] : group) (*out)[key.lease] = std::move(info.holder);
+    return {};
+  }
+};
+
+template <typename Impl, typename Interface>
+std::unique_ptr<Interface> Make(const std::shared_ptr<Store>& store, std::string_view ns,
+                                std::string_view model, std::error_code& ec) {
+  ec = ValidateName(ns);
+  if (!ec) ec = ValidateName(model);
+  if (ec) return nullptr;
+  return std::make_unique<Impl>(store, ns, model);
+}
+
+}  // namespace
+
+Manager::Manager(std::shared_ptr<Store> store) : store_(std::move(store)) {}
+
+std::unique_ptr<Checker> Manager::Checker(std::string_view ns, std::string_view model_uuid,
+                                          std::error_code& ec) const {
+  return Make<CheckerImpl, shmlease::Checker>(store_, ns, model_uuid, ec);
+}
+std::unique_ptr<Claimer> Manager::Claimer(std::string_view ns, std::string_view model_uuid,
+                                          std::error_code& ec) const {
+  return Make<ClaimerImpl, shmlease::Claimer>(store_, ns, model_uuid, ec);
+}
+std::unique_ptr<Revoker> Manager::Revoker(std::string_view ns, std::string_view model_uuid,
+                                          std::error_code& ec) const {
+  return Make<RevokerImpl, shmlease::Revoker>(store_, ns, model_uuid, ec);
+}
+std::unique_ptr<Pinner> Manager::Pinner(std::string_view ns, std::string_view model_uuid,
+                                        std::error_code& ec) const {
+  return Make<PinnerImpl, shmlease::Pinner>(store_, ns, model_uuid, ec);
+}
+std::unique_ptr<Reader> Manager::Reader(std::string_view ns, std::string_view model_uuid,
+                                        std::error_code& ec) const {
+  return Make<ReaderImpl, shmlease::Reader>(store_, ns, model_uuid, ec);
+}
+
+}  // namespace shmlease

@@ -1,0 +1,74 @@
+// Mapping a lease segment: creating it (exactly one initialiser among racing
+// processes), checking its owner and layout, and handing out typed views.
+#ifndef SHMLEASE_LIB_SEGMENT_H_
+#define SHMLEASE_LIB_SEGMENT_H_
+
+#include <boost/interprocess/file_mapping.hpp>
+#include <boost/interprocess/mapped_region.hpp>
+#include <boost/interprocess/shared_memory_object.hpp>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <system_error>
+
+#include "layout.h"
+#include "shmlease/shm_store.h"
+
+namespace shmlease::internal {
+
+// The shape of a table, fixed at creation and copied to private memory on open.
+struct Geometry {
+  std::uint64_t capacity = 0;
+  std::uint64_t slot_count = 0;
+  std::uint64_t total_bytes = 0;
+  bool fake_clock = false;
+
+  static Geometry For(std::uint64_t capacity, bool fake_clock);
+};
+
+class Segment {
+ public:
+  // Opens (and with `create`, creates and initialises) the segment named in
+  // `options`. On failure returns nullptr, sets `ec`, and puts a sentence
+  // naming the segment and the cause into *detail.
+  static std::unique_ptr<Segment> Open(const ShmStoreOptions& options, bool create,
+                                       std::error_code& ec, std::string* detail);
+  static std::error_code Remove(std::string_view name);
+  static std::string PathOf(std::string_view name);
+
+  SegmentHeader& header() const { return *header_; }
+  SlotHot* hot() const { return hot_; }
+  SlotCold* cold() const { return cold_; }
+  const Geometry& geometry() const { return geometry_; }
+  const std::string& path() const { return path_; }
+  bool read_only() const { return read_only_; }
+  // The segment was last used on an earlier boot: its expiries mean nothing now.
+  bool stale_boot() const { return stale_boot_; }
+  // Records this boot's id (after the holders have been cleared).
+  void RecordBootId();
+  // Owner and mode bits of the segment right now.
+  std::error_code Stat(std::uint32_t* uid, std::uint32_t* mode) const;
+
+ private:
+  Segment() = default;
+  int fd() const;
+  std::error_code MapAndCheck(const ShmStoreOptions& options, bool create, std::string* detail);
+  std::error_code Initialise(const ShmStoreOptions& options, std::string* detail);
+  std::error_code Validate(std::uint64_t file_size, std::string* detail);
+
+  bool is_file_ = false;
+  bool read_only_ = false;
+  bool stale_boot_ = false;
+  std::string path_;
+  boost::interprocess::shared_memory_object shm_;
+  boost::interprocess::file_mapping file_;
+  boost::interprocess::mapped_region region_;
+  SegmentHeader* header_ = nullptr;
+  SlotHot* hot_ = nullptr;
+  SlotCold* cold_ = nullptr;
+  Geometry geometry_;
+};
+
+}  // namespace shmlease::internal
+
+#endif  // SHMLEASE_LIB_SEGMENT_H_

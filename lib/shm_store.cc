@@ -1,0 +1,260 @@
+// ShmStore: validates arguments, reads the clock, and hands the work to the Table.
+#include "shmlease/shm_store.h"
+
+#include <algorithm>
+
+#include "clock.h"
+#include "segment.h"
+#include "shm_name.h"
+#include "shmlease/errors.h"
+#include "table.h"
+
+namespace shmlease {
+
+using internal::ClaimMode;
+using internal::KeyWords;
+using internal::NameWords;
+using internal::SlotView;
+
+struct ShmStore::Impl {
+  Impl(std::unique_ptr<internal::Segment> seg, std::int64_t lock_timeout_ns)
+      : segment(std::move(seg)), table(*segment, lock_timeout_ns) {}
+  std::unique_ptr<internal::Segment> segment;
+  internal::Table table;
+};
+
+namespace {
+
+std::error_code ValidateRequestAt(const Request& req, std::int64_t t0, std::int64_t* expiry) {
+  if (std::error_code ec = req.Validate()) return ec;
+  const std::int64_t d = req.duration.count();
+  if (d > internal::kNever - t0) return Errc::invalid_duration;  // t0 + d would overflow.
+  *expiry = t0 + d;
+  return {};
+}
+
+Info ToInfo(const SlotView& v) {
+  return Info{v.holder.ToString(), internal::ToTimePoint(v.expiry_ns), v.epoch};
+}
+
+Key ToKey(const SlotView& v) {
+  return Key{v.ns.ToString(), v.model_uuid.ToString(), v.lease.ToString()};
+}
+
+std::shared_ptr<ShmStore> OpenStore(const ShmStoreOptions& options, bool create,
+                                    std::error_code& ec, std::string* detail,
+                                    std::shared_ptr<ShmStore> (*make)(std::unique_ptr<ShmStore::Impl>)) {
+  ec.clear();
+  if (options.lock_timeout.count() <= 0 || options.init_timeout.count() <= 0) {
+    ec = Errc::invalid_duration;
+    if (detail) *detail = "lock and init timeouts must be positive";
+    return nullptr;
+  }
+  auto segment = internal::Segment::Open(options, create, ec, detail);
+  if (!segment) return nullptr;
+  auto impl = std::make_unique<ShmStore::Impl>(std::move(segment), options.lock_timeout.count());
+  if (impl->segment->stale_boot()) {
+    // Expiries from an earlier boot are on another timeline: clear the holders, keep pins.
+    if (std::error_code clear = impl->table.ClearAllHolders()) {
+      ec = clear;
+      if (detail) *detail = impl->segment->path() + " comes from an earlier boot and could not be reset";
+      return nullptr;
+    }
+    impl->segment->RecordBootId();
+  }
+  return make(std::move(impl));
+}
+
+}  // namespace
+
+ShmStore::ShmStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ShmStore::~ShmStore() = default;
+
+std::shared_ptr<ShmStore> ShmStore::OpenOrCreate(const ShmStoreOptions& options,
+                                                 std::error_code& ec, std::string* detail) {
+  return OpenStore(options, true, ec, detail, [](std::unique_ptr<Impl> impl) {
+    return std::shared_ptr<ShmStore>(new ShmStore(std::move(impl)));
+  });
+}
+
+std::shared_ptr<ShmStore> ShmStore::Open(const ShmStoreOptions& options, std::error_code& ec,
+                                         std::string* detail) {
+  return OpenStore(options, false, ec, detail, [](std::unique_ptr<Impl> impl) {
+    return std::shared_ptr<ShmStore>(new ShmStore(std::move(impl)));
+  });
+}
+
+std::error_code ShmStore::Destroy(std::string_view name) { return internal::Segment::Remove(name); }
+
+std::string ShmStore::PathOf(std::string_view name) { return internal::Segment::PathOf(name); }
+
+Clock::time_point ShmStore::Now() const { return internal::ToTimePoint(impl_->table.Now()); }
+
+std::error_code ShmStore::AdvanceFakeClock(std::chrono::nanoseconds d) {
+  return impl_->table.AdvanceFakeClock(d.count());
+}
+
+std::error_code ShmStore::ClaimLease(const Key& key, const Request& req, std::stop_token stop) {
+  const std::int64_t t0 = impl_->table.Now();
+  std::int64_t expiry;
+  if (std::error_code ec = key.Validate()) return ec;
+  if (std::error_code ec = ValidateRequestAt(req, t0, &expiry)) return ec;
+  return impl_->table.Claim(internal::EncodeKey(key), NameWords::From(req.holder), t0, expiry,
+                            ClaimMode::claim_only, nullptr, stop);
+}
+
+std::error_code ShmStore::ExtendLease(const Key& key, const Request& req, std::stop_token stop) {
+  const std::int64_t t0 = impl_->table.Now();
+  std::int64_t expiry;
+  if (std::error_code ec = key.Validate()) return ec;
+  if (std::error_code ec = ValidateRequestAt(req, t0, &expiry)) return ec;
+  return impl_->table.Claim(internal::EncodeKey(key), NameWords::From(req.holder), t0, expiry,
+                            ClaimMode::extend_only, nullptr, stop);
+}
+
+std::error_code ShmStore::ClaimOrExtendLease(const Key& key, const Request& req, Info* current,
+                                             std::stop_token stop) {
+  const std::int64_t t0 = impl_->table.Now();
+  std::int64_t expiry;
+  if (std::error_code ec = key.Validate()) return ec;
+  if (std::error_code ec = ValidateRequestAt(req, t0, &expiry)) return ec;
+  SlotView holder_view;
+  std::error_code ec =
+      impl_->table.Claim(internal::EncodeKey(key), NameWords::From(req.holder), t0, expiry,
+                         ClaimMode::claim_or_extend, &holder_view, stop);
+  if (ec == Errc::claim_denied && current != nullptr) *current = ToInfo(holder_view);
+  return ec;
+}
+
+std::error_code ShmStore::RevokeLease(const Key& key, std::string_view holder,
+                                      std::stop_token stop) {
+  const std::int64_t t0 = impl_->table.Now();
+  if (std::error_code ec = key.Validate()) return ec;
+  if (std::error_code ec = ValidateName(holder)) return ec;
+  return impl_->table.Revoke(internal::EncodeKey(key), NameWords::From(holder), t0, stop);
+}
+
+std::error_code ShmStore::PinLease(const Key& key, std::string_view entity, std::stop_token stop) {
+  const std::int64_t t0 = impl_->table.Now();
+  if (std::error_code ec = key.Validate()) return ec;
+  if (std::error_code ec = ValidateName(entity)) return ec;
+  return impl_->table.Pin(internal::EncodeKey(key), NameWords::From(entity), t0, stop);
+}
+
+std::error_code ShmStore::UnpinLease(const Key& key, std::string_view entity,
+                                     std::stop_token stop) {
+  const std::int64_t t0 = impl_->table.Now();
+  if (std::error_code ec = key.Validate()) return ec;
+  if (std::error_code ec = ValidateName(entity)) return ec;
+  return impl_->table.Unpin(internal::EncodeKey(key), NameWords::From(entity), t0, stop);
+}
+
+std::error_code ShmStore::CheckLease(const Key& key, std::string_view holder,
+                                     TokenCache* cache) const {
+  // The fast path trusts the cache: it was only ever filled from valid names.
+  if (cache->words[0] == ~std::uint64_t{0} && (key.Validate() || ValidateName(holder))) {
+    return Errc::not_held;
+  }
+  return impl_->table.Check(internal::EncodeKey(key), NameWords::From(holder), cache);
+}
+
+std::error_code ShmStore::WaitUntilFree(const Key& key, std::stop_token stop,
+                                        const std::function<void()>& started) {
+  if (std::error_code ec = key.Validate()) return ec;
+  return impl_->table.WaitUntilFree(internal::EncodeKey(key), stop, started);
+}
+
+std::error_code ShmStore::Leases(LeaseMap* out, std::span<const Key> keys) const {
+  out->clear();
+  const std::int64_t now = impl_->table.Now();
+  if (!keys.empty()) {
+    for (const Key& key : keys) {
+      if (std::error_code ec = key.Validate()) return ec;
+      SlotView v;
+      if (impl_->table.Find(internal::EncodeKey(key), &v) != internal::kNoSlot && v.HeldAt(now)) {
+        out->emplace(key, ToInfo(v));
+      }
+    }
+    return {};
+  }
+  return impl_->table.ForEachOccupied([&](std::uint64_t, const SlotView& v) {
+    if (v.HeldAt(now)) out->emplace(ToKey(v), ToInfo(v));
+  });
+}
+
+std::error_code ShmStore::LeaseGroup(std::string_view ns, std::string_view model_uuid,
+                                     LeaseMap* out) const {
+  out->clear();
+  if (std::error_code ec = ValidateName(ns)) return ec;
+  if (std::error_code ec = ValidateName(model_uuid)) return ec;
+  const NameWords want_ns = NameWords::From(ns);
+  const NameWords want_model = NameWords::From(model_uuid);
+  const std::int64_t now = impl_->table.Now();
+  return impl_->table.ForEachOccupied([&](std::uint64_t, const SlotView& v) {
+    if (v.ns == want_ns && v.model_uuid == want_model && v.HeldAt(now)) {
+      out->emplace(ToKey(v), ToInfo(v));
+    }
+  });
+}
+
+std::error_code ShmStore::Pinned(PinMap* out) const {
+  out->clear();
+  return impl_->table.ForEachOccupied([&](std::uint64_t, const SlotView& v) {
+    if (v.pin_count == 0) return;
+    std::vector<std::string>& entities = (*out)[ToKey(v)];
+    for (std::uint32_t p = 0; p < v.pin_count; ++p) entities.push_back(v.pins[p].ToString());
+    std::sort(entities.begin(), entities.end());
+  });
+}
+
+std::error_code ShmStore::Snapshot(std::vector<LeaseEntry>* out) const {
+  out->clear();
+  const std::int64_t now = impl_->table.Now();
+  std::error_code ec = impl_->table.ForEachOccupied([&](std::uint64_t, const SlotView& v) {
+    if (!v.LiveAt(now)) return;
+    LeaseEntry e;
+    e.key = ToKey(v);
+    e.held = v.HeldAt(now);
+    if (e.held) e.info = ToInfo(v);
+    for (std::uint32_t p = 0; p < v.pin_count; ++p) e.pinned_by.push_back(v.pins[p].ToString());
+    std::sort(e.pinned_by.begin(), e.pinned_by.end());
+    out->push_back(std::move(e));
+  });
+  std::sort(out->begin(), out->end(),
+            [](const LeaseEntry& a, const LeaseEntry& b) { return a.key < b.key; });
+  return ec;
+}
+
+std::error_code ShmStore::GetStats(ShmStats* out) const {
+  const internal::Segment& seg = *impl_->segment;
+  const internal::SegmentHeader& h = seg.header();
+  *out = ShmStats{};
+  out->path = seg.path();
+  if (std::error_code ec = seg.Stat(&out->owner_uid, &out->mode)) return ec;
+  out->layout_version = internal::kLayoutVersion;
+  out->capacity = seg.geometry().capacity;
+  out->slot_count = seg.geometry().slot_count;
+  out->bytes = seg.geometry().total_bytes;
+  out->fake_clock = seg.geometry().fake_clock;
+  const std::int64_t now = impl_->table.Now();
+  std::error_code ec = impl_->table.ForEachOccupied([&](std::uint64_t, const SlotView& v) {
+    if (v.LiveAt(now)) ++out->used;
+  });
+  out->claims = h.stats.claims.load(std::memory_order_relaxed);
+  out->extensions = h.stats.extensions.load(std::memory_order_relaxed);
+  out->revocations = h.stats.revocations.load(std::memory_order_relaxed);
+  out->recoveries = h.stats.recoveries.load(std::memory_order_relaxed);
+  out->epoch = h.last_epoch;
+  return ec;
+}
+
+std::error_code ShmStore::Fsck(std::vector<std::string>* problems) const {
+  const std::size_t before = problems->size();
+  // A writable store first lets the lock repair what a dead writer left; a
+  // stuck (stopped) writer only costs this a short wait.
+  if (!impl_->segment->read_only()) impl_->table.Repair(100'000'000);
+  impl_->table.Fsck(problems);
+  return problems->size() == before ? std::error_code{} : make_error_code(Errc::corrupt_segment);
+}
+
+}  // namespace shmlease

@@ -1,0 +1,487 @@
+#include "table.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "clock.h"
+#include "fault.h"
+#include "futex.h"
+#include "robust_mutex.h"
+#include "shmlease/errors.h"
+
+namespace shmlease::internal {
+
+namespace {
+
+constexpr std::uint32_t kColdNs = 1u << 0;
+constexpr std::uint32_t kColdModel = 1u << 1;
+constexpr std::uint32_t kColdLease = 1u << 2;
+constexpr std::uint32_t kColdHolder = 1u << 3;
+constexpr std::uint32_t kColdKey = kColdNs | kColdModel | kColdLease;
+constexpr std::uint32_t ColdPin(std::size_t i) { return 1u << (4 + i); }
+
+ShmName& ColdName(SlotCold& c, std::size_t i) {
+  switch (i) {
+    case 0:
+      return c.ns;
+    case 1:
+      return c.model_uuid;
+    case 2:
+      return c.lease;
+    case 3:
+      return c.holder;
+    default:
+      return c.pins[i - 4];
+  }
+}
+const NameWords& ViewName(const SlotView& v, std::size_t i) {
+  switch (i) {
+    case 0:
+      return v.ns;
+    case 1:
+      return v.model_uuid;
+    case 2:
+      return v.lease;
+    case 3:
+      return v.holder;
+    default:
+      return v.pins[i - 4];
+  }
+}
+
+// How many times a reader retries a slot whose seqlock stays odd before it
+// concludes the writer is gone (or stopped) rather than just busy.
+constexpr int kSeqlockSpins = 1 << 14;
+
+inline void CpuRelax() { __builtin_ia32_pause(); }
+
+}  // namespace
+
+// Holds the writers' mutex; on EOWNERDEAD, replays the journal first.
+class Table::WriteLock {
+ public:
+  WriteLock(const Table& t, std::int64_t timeout_ns, const std::stop_token& stop) : mutex_(&t.header_.mutex) {
+    if (t.segment_.read_only()) {
+      ec_ = Errc::read_only;
+      return;
+    }
+    switch (mutex_.Lock(AddSaturating(MonotonicNs(), timeout_ns), stop)) {
+      case LockResult::acquired:
+        locked_ = true;
+        break;
+      case LockResult::owner_died:
+        locked_ = true;
+        t.Recover();
+        mutex_.MarkConsistent();
+        break;
+      case LockResult::timed_out:
+        t.header_.stats.lock_timeouts.fetch_add(1, std::memory_order_relaxed);
+        ec_ = Errc::timeout;
+        break;
+      case LockResult::aborted:
+        ec_ = Errc::aborted;
+        break;
+      case LockResult::unrecoverable:
+        ec_ = Errc::corrupt_segment;
+        break;
+    }
+  }
+  ~WriteLock() {
+    if (locked_) mutex_.Unlock();
+  }
+  std::error_code error() const { return ec_; }
+
+ private:
+  RobustMutex mutex_;
+  bool locked_ = false;
+  std::error_code ec_;
+};
+
+Table::Table(Segment& segment, std::int64_t lock_timeout_ns)
+    : segment_(segment),
+      header_(segment.header()),
+      hot_(segment.hot()),
+      cold_(segment.cold()),
+      slots_(segment.geometry().slot_count),
+      capacity_(segment.geometry().capacity),
+      fake_clock_(segment.geometry().fake_clock),
+      lock_timeout_ns_(lock_timeout_ns) {}
+
+std::int64_t Table::Now() const {
+  return fake_clock_ ? header_.fake_now_ns.load(std::memory_order_acquire) : MonotonicNs();
+}
+
+std::error_code Table::AdvanceFakeClock(std::int64_t d) {
+  if (!fake_clock_ || d <= 0) return Errc::invalid;
+  if (segment_.read_only()) return Errc::read_only;
+  header_.fake_now_ns.fetch_add(d, std::memory_order_acq_rel);
+  header_.clock_word.fetch_add(1, std::memory_order_seq_cst);
+  FutexWakeAll(&header_.clock_word);
+  return {};
+}
+
+// Within `margin` of expiry only the precise clock can tell; further away the
+// coarse clock (a memory read in the vDSO) is enough and several times cheaper.
+std::int64_t Table::FastNow(std::int64_t expiry_ns) const {
+  if (fake_clock_) return header_.fake_now_ns.load(std::memory_order_acquire);
+  std::int64_t coarse = CoarseMonotonicNs();
+  if (coarse < expiry_ns - CoarseClockMarginNs()) return coarse;
+  return MonotonicNs();
+}
+
+std::uint32_t Table::MaxProbe(std::uint64_t home) const {
+  std::uint32_t m = hot_[home].max_probe.load(std::memory_order_acquire);
+  return m < slots_ ? m : static_cast<std::uint32_t>(slots_ - 1);  // Bound a hostile value.
+}
+
+bool Table::ReadSlot(std::uint64_t i, SlotView* out, bool with_cold) const {
+  const SlotHot& h = hot_[i];
+  const SlotCold& c = cold_[i];
+  for (int spin = 0; spin < kSeqlockSpins; ++spin) {
+    // Boehm, "Can seqlocks get along with programming language memory models?":
+    // acquire load of the counter, relaxed data loads, acquire fence, relaxed
+    // re-load. Pairs with the writer's relaxed odd store + release fence and
+    // its final release store in Apply().
+    std::uint32_t s1 = h.seq.load(std::memory_order_acquire);
+    if (s1 & 1) {
+      CpuRelax();
+      continue;
+    }
+    out->state = h.state.load(std::memory_order_relaxed);
+    out->epoch = h.epoch.load(std::memory_order_relaxed);
+    out->expiry_ns = h.expiry_ns.load(std::memory_order_relaxed);
+    out->pin_count = std::min<std::uint32_t>(h.pin_count.load(std::memory_order_relaxed),
+                                             kMaxPinsPerLease);
+    out->key_hash = h.key_hash.load(std::memory_order_relaxed);
+    if (with_cold) {
+      out->ns = Load(c.ns);
+      out->model_uuid = Load(c.model_uuid);
+      out->lease = Load(c.lease);
+      out->holder = Load(c.holder);
+      for (std::uint32_t p = 0; p < out->pin_count; ++p) out->pins[p] = Load(c.pins[p]);
+    }
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (h.seq.load(std::memory_order_relaxed) == s1) return true;
+  }
+  return false;
+}
+
+std::uint64_t Table::Find(const KeyWords& key, SlotView* view) const {
+  const std::uint64_t home = Home(key.hash);
+  const std::uint32_t fingerprint = static_cast<std::uint32_t>(key.hash >> 32);
+  const std::uint32_t max_probe = MaxProbe(home);
+  std::uint64_t i = home;
+  for (std::uint32_t d = 0; d <= max_probe; ++d, i = Next(i)) {
+    // The hot line answers most misses without touching the names.
+    std::uint32_t st = hot_[i].state.load(std::memory_order_relaxed);
+    if ((st & kOccupied) && hot_[i].key_hash.load(std::memory_order_relaxed) == fingerprint) {
+      if (ReadSlot(i, view, true) && view->HasKey(key)) return i;
+    }
+  }
+  return kNoSlot;
+}
+
+std::error_code Table::Check(const KeyWords& key, const NameWords& holder, TokenCache* cache) const {
+  // Fast path: the slot and holding this token saw last time. Epochs are
+  // unique across the table, so an equal epoch proves it is still the same
+  // key, holder and holding; any other answer goes the slow way.
+  std::uint64_t cached_index = cache->words[0];
+  if (cached_index < slots_) {
+    const SlotHot& h = hot_[cached_index];
+    std::uint32_t s1 = h.seq.load(std::memory_order_acquire);
+    std::uint32_t st = h.state.load(std::memory_order_relaxed);
+    std::uint64_t epoch = h.epoch.load(std::memory_order_relaxed);
+    std::int64_t expiry = h.expiry_ns.load(std::memory_order_relaxed);
+    std::uint32_t pins = h.pin_count.load(std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (!(s1 & 1) && h.seq.load(std::memory_order_relaxed) == s1 && epoch == cache->words[1] &&
+        (st & (kOccupied | kHeld)) == (kOccupied | kHeld)) {
+      if (pins > 0 || FastNow(expiry) < expiry) return {};
+      return Errc::not_held;
+    }
+  }
+  SlotView v;
+  std::uint64_t i = Find(key, &v);
+  if (i != kNoSlot && (v.state & kHeld) && v.holder == holder && v.HeldAt(Now())) {
+    cache->words[0] = i;
+    cache->words[1] = v.epoch;
+    return {};
+  }
+  return Errc::not_held;
+}
+
+std::error_code Table::ForEachOccupied(
+    const std::function<void(std::uint64_t, const SlotView&)>& fn) const {
+  SlotView v;
+  for (std::uint64_t i = 0; i < slots_; ++i) {
+    if (!(hot_[i].state.load(std::memory_order_relaxed) & kOccupied)) continue;
+    if (!ReadSlot(i, &v, true)) {
+      // A writer died inside this slot (or is stopped there). A writable
+      // mapping repairs through the lock; then the slot reads cleanly.
+      if (segment_.read_only() || Repair(lock_timeout_ns_) || !ReadSlot(i, &v, true)) {
+        return Errc::timeout;
+      }
+    }
+    if (v.occupied()) fn(i, v);
+  }
+  return {};
+}
+
+// ---------------------------------------------------------------- writers
+
+void Table::Commit(std::uint64_t index, const SlotView& image, std::uint32_t cold_mask,
+                   std::uint64_t home, std::uint32_t home_max_probe, std::uint64_t used_after,
+                   std::uint64_t last_epoch_after) {
+  Journal& j = header_.journal;
+  j.slot_index = static_cast<std::uint32_t>(index);
+  j.state = image.state;
+  j.pin_count = image.pin_count;
+  j.key_hash = image.key_hash;
+  j.home_index = static_cast<std::uint32_t>(home);
+  j.home_max_probe = home_max_probe;
+  j.cold_mask = cold_mask;
+  j.epoch = image.epoch;
+  j.expiry_ns = image.expiry_ns;
+  j.used_after = used_after;
+  j.last_epoch_after = last_epoch_after;
+  for (std::size_t n = 0; n < kColdNames; ++n) {
+    if (cold_mask & (1u << n)) Store(j.names[n], ViewName(image, n));
+  }
+  SHMLEASE_FAULT_POINT("journal-written");
+  j.committed.store(1, std::memory_order_release);
+  SHMLEASE_FAULT_POINT("journal-committed");
+  Apply(j);
+  SHMLEASE_FAULT_POINT("applied");
+  j.committed.store(0, std::memory_order_release);
+}
+
+void Table::Apply(const Journal& j) const {
+  if (j.slot_index >= slots_ || j.home_index >= slots_) return;  // Never write out of bounds.
+  SlotHot& h = hot_[j.slot_index];
+  SlotCold& c = cold_[j.slot_index];
+  // A replay may find the counter already odd (the crash was in here): keep it odd.
+  std::uint32_t s = h.seq.load(std::memory_order_relaxed);
+  if (!(s & 1)) h.seq.store(s + 1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+  SHMLEASE_FAULT_POINT("seqlock-opened");
+  for (std::size_t n = 0; n < kColdNames; ++n) {
+    if (j.cold_mask & (1u << n)) Store(ColdName(c, n), Load(j.names[n]));
+    if (n == 3) SHMLEASE_FAULT_POINT("mid-slot-copy");
+  }
+  h.state.store(j.state, std::memory_order_relaxed);
+  h.epoch.store(j.epoch, std::memory_order_relaxed);
+  h.expiry_ns.store(j.expiry_ns, std::memory_order_relaxed);
+  h.pin_count.store(j.pin_count, std::memory_order_relaxed);
+  h.key_hash.store(j.key_hash, std::memory_order_relaxed);
+  SHMLEASE_FAULT_POINT("before-seqlock-close");
+  h.seq.store((s | 1) + 1, std::memory_order_release);
+  SlotHot& home = hot_[j.home_index];
+  if (home.max_probe.load(std::memory_order_relaxed) < j.home_max_probe) {
+    home.max_probe.store(j.home_max_probe, std::memory_order_release);
+  }
+  header_.used = j.used_after;
+  header_.last_epoch = j.last_epoch_after;
+  // Wake anyone waiting for this slot's lease to end. seq_cst pairs with the
+  // waiter's seq_cst increment of `waiters` and load of `wake_word`: either we
+  // see the waiter, or it sees the bumped word and does not sleep.
+  // A fake-clock table's waiters all sleep on the header's clock word.
+  std::atomic<std::uint32_t>& word = fake_clock_ ? header_.clock_word : h.wake_word;
+  word.fetch_add(1, std::memory_order_seq_cst);
+  if (h.waiters.load(std::memory_order_seq_cst) != 0) FutexWakeAll(&word);
+}
+
+void Table::Recover() const {
+  Journal& j = header_.journal;
+  if (j.committed.load(std::memory_order_acquire) == 1) {
+    Apply(j);
+    j.committed.store(0, std::memory_order_release);
+  } else if (j.slot_index < slots_) {
+    // Not committed means the slot was not touched; an odd counter there can
+    // only come from a damaged segment. Even it out so readers do not spin.
+    SlotHot& h = hot_[j.slot_index];
+    std::uint32_t s = h.seq.load(std::memory_order_relaxed);
+    if (s & 1) h.seq.store(s + 1, std::memory_order_release);
+  }
+  header_.stats.recoveries.fetch_add(1, std::memory_order_relaxed);
+}
+
+std::error_code Table::Repair(std::int64_t timeout_ns) const {
+  WriteLock lock(*this, timeout_ns, std::stop_token{});
+  return lock.error();
+}
+
+std::uint64_t Table::Sweep(std::int64_t t0) {
+  std::uint64_t freed = 0;
+  SlotView v;
+  for (std::uint64_t i = 0; i < slots_; ++i) {
+    if (!(hot_[i].state.load(std::memory_order_relaxed) & kOccupied)) continue;
+    ReadSlot(i, &v, false);
+    if (v.LiveAt(t0)) continue;
+    v.state = 0;
+    v.pin_count = 0;
+    Commit(i, v, 0, i, 0, header_.used - 1, header_.last_epoch);
+    ++freed;
+  }
+  return freed;
+}
+
+std::error_code Table::PlaceNew(const KeyWords& key, std::int64_t t0, std::uint64_t* index,
+                                std::uint32_t* home_max_probe) {
+  const std::uint64_t home = Home(key.hash);
+  for (int round = 0; round < 2; ++round) {
+    SlotView v;
+    std::uint64_t i = home;
+    for (std::uint64_t d = 0; d < slots_; ++d, i = Next(i)) {
+      ReadSlot(i, &v, false);
+      if (v.LiveAt(t0)) continue;
+      // An empty slot adds to `used`; a dead lease's slot is reused as it is.
+      if (!v.occupied() && header_.used >= capacity_) break;
+      *index = i;
+      *home_max_probe = std::max<std::uint32_t>(MaxProbe(home), static_cast<std::uint32_t>(d));
+      return {};
+    }
+    // At capacity: forget every expired, unpinned lease, then look again.
+    if (round == 0 && Sweep(t0) == 0) break;
+  }
+  return Errc::table_full;
+}
+
+std::error_code Table::Claim(const KeyWords& key, const NameWords& holder, std::int64_t t0,
+                             std::int64_t expiry, ClaimMode mode, SlotView* current,
+                             const std::stop_token& stop) {
+  WriteLock lock(*this, lock_timeout_ns_, stop);
+  if (lock.error()) return lock.error();
+  SlotView v;
+  std::uint64_t i = Find(key, &v);
+  if (i != kNoSlot && v.HeldAt(t0)) {
+    if (v.holder == holder) {
+      if (mode == ClaimMode::claim_only) return Errc::held;
+      // Extending: one aligned store, no journal (see SlotHot::expiry_ns).
+      if (expiry > v.expiry_ns) hot_[i].expiry_ns.store(expiry, std::memory_order_release);
+      header_.stats.extensions.fetch_add(1, std::memory_order_relaxed);
+      return {};
+    }
+    if (current != nullptr) *current = v;
+    switch (mode) {
+      case ClaimMode::claim_only:
+        return Errc::held;
+      case ClaimMode::extend_only:
+        return Errc::invalid;
+      case ClaimMode::claim_or_extend:
+        return Errc::claim_denied;
+    }
+  }
+  if (mode == ClaimMode::extend_only) return Errc::invalid;
+  std::uint64_t home = Home(key.hash);
+  std::uint32_t home_max_probe = 0;
+  std::uint32_t mask = kColdHolder;
+  std::uint64_t used = header_.used;
+  if (i == kNoSlot) {
+    if (std::error_code ec = PlaceNew(key, t0, &i, &home_max_probe)) return ec;
+    ReadSlot(i, &v, false);
+    if (!v.occupied()) ++used;
+    v.ns = key.ns;
+    v.model_uuid = key.model_uuid;
+    v.lease = key.lease;
+    v.key_hash = static_cast<std::uint32_t>(key.hash >> 32);
+    v.pin_count = 0;
+    mask |= kColdKey;
+  }
+  // A new holding: the key and any pins stay (a pin on a free lease binds its next holder).
+  std::uint64_t epoch = header_.last_epoch + 1;
+  v.state = kOccupied | kHeld;
+  v.holder = holder;
+  v.epoch = epoch;
+  v.expiry_ns = expiry;
+  Commit(i, v, mask, home, home_max_probe, used, epoch);
+  header_.stats.claims.fetch_add(1, std::memory_order_relaxed);
+  return {};
+}
+
+std::error_code Table::Revoke(const KeyWords& key, const NameWords& holder, std::int64_t t0,
+                              const std::stop_token& stop) {
+  WriteLock lock(*this, lock_timeout_ns_, stop);
+  if (lock.error()) return lock.error();
+  SlotView v;
+  std::uint64_t i = Find(key, &v);
+  if (i == kNoSlot || !v.HeldAt(t0) || !(v.holder == holder)) return Errc::invalid;
+  v.state &= ~kHeld;  // Pins stay; the key stays while pinned.
+  Commit(i, v, 0, i, 0, header_.used, header_.last_epoch);
+  header_.stats.revocations.fetch_add(1, std::memory_order_relaxed);
+  return {};
+}
+
+std::error_code Table::Pin(const KeyWords& key, const NameWords& entity, std::int64_t t0,
+                           const std::stop_token& stop) {
+  WriteLock lock(*this, lock_timeout_ns_, stop);
+  if (lock.error()) return lock.error();
+  SlotView v;
+  std::uint64_t i = Find(key, &v);
+  std::uint64_t home = Home(key.hash);
+  std::uint32_t home_max_probe = 0;
+  std::uint32_t mask = 0;
+  std::uint64_t used = header_.used;
+  if (i != kNoSlot) {
+    for (std::uint32_t p = 0; p < v.pin_count; ++p) {
+      if (v.pins[p] == entity) return {};
+    }
+    if (v.pin_count >= kMaxPinsPerLease) return Errc::too_many_pins;
+    // A holding that ran out before this pin stays over: pins keep a lease,
+    // they do not bring one back.
+    if ((v.state & kHeld) && v.pin_count == 0 && v.expiry_ns <= t0) v.state &= ~kHeld;
+  } else {
+    if (std::error_code ec = PlaceNew(key, t0, &i, &home_max_probe)) return ec;
+    ReadSlot(i, &v, false);
+    if (!v.occupied()) ++used;
+    v = SlotView{};
+    v.state = kOccupied;
+    v.ns = key.ns;
+    v.model_uuid = key.model_uuid;
+    v.lease = key.lease;
+    v.key_hash = static_cast<std::uint32_t>(key.hash >> 32);
+    mask = kColdKey | kColdHolder;
+  }
+  v.pins[v.pin_count] = entity;
+  mask |= ColdPin(v.pin_count);
+  ++v.pin_count;
+  Commit(i, v, mask, home, home_max_probe, used, header_.last_epoch);
+  header_.stats.pins.fetch_add(1, std::memory_order_relaxed);
+  return {};
+}
+
+std::error_code Table::Unpin(const KeyWords& key, const NameWords& entity, std::int64_t t0,
+                             const std::stop_token& stop) {
+  WriteLock lock(*this, lock_timeout_ns_, stop);
+  if (lock.error()) return lock.error();
+  SlotView v;
+  std::uint64_t i = Find(key, &v);
+  if (i == kNoSlot) return {};
+  std::uint32_t p = 0;
+  while (p < v.pin_count && !(v.pins[p] == entity)) ++p;
+  if (p == v.pin_count) return {};
+  const std::uint32_t last = v.pin_count - 1;
+  v.pins[p] = v.pins[last];  // Keep the pins packed at the front.
+  v.pins[last] = NameWords{};
+  v.pin_count = last;
+  // The last pin of a lease whose time ran out: the holding ends now, so a
+  // later pin cannot revive it.
+  if (last == 0 && (v.state & kHeld) && v.expiry_ns <= t0) v.state &= ~kHeld;
+  Commit(i, v, ColdPin(p) | ColdPin(last), i, 0, header_.used, header_.last_epoch);
+  header_.stats.unpins.fetch_add(1, std::memory_order_relaxed);
+  return {};
+}
+
+std::error_code Table::ClearAllHolders() {
+  WriteLock lock(*this, lock_timeout_ns_, std::stop_token{});
+  if (lock.error()) return lock.error();
+  SlotView v;
+  for (std::uint64_t i = 0; i < slots_; ++i) {
+    if (!(hot_[i].state.load(std::memory_order_relaxed) & kHeld)) continue;
+    ReadSlot(i, &v, false);
+    v.state &= ~kHeld;
+    Commit(i, v, 0, i, 0, header_.used, header_.last_epoch);
+  }
+  return {};
+}
+
+}  // namespace shmlease::internal

@@ -1,0 +1,129 @@
+// The lease table: open addressing over the segment's slots, writes through
+// the redo journal under the robust mutex, lock-free seqlock reads.
+//
+// Placement: a key lives in the first usable slot at or after its home slot
+// (hash mapped onto [0, slot_count)). Entries never move, so readers need no
+// table-wide lock; instead each home slot records the largest distance at
+// which one of its keys was ever placed (max_probe), and lookups stop there.
+// A slot is reusable by any key once it is not live (not held-and-unexpired,
+// not pinned): an expired lease's slot is simply overwritten, no tombstones.
+#ifndef SHMLEASE_LIB_TABLE_H_
+#define SHMLEASE_LIB_TABLE_H_
+
+#include <cstdint>
+#include <functional>
+#include <stop_token>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "layout.h"
+#include "segment.h"
+#include "shm_name.h"
+#include "shmlease/store.h"
+
+namespace shmlease::internal {
+
+// A private, consistent copy of one slot.
+struct SlotView {
+  std::uint32_t state = 0;
+  std::uint32_t pin_count = 0;  // Clamped to kMaxPinsPerLease.
+  std::uint32_t key_hash = 0;
+  std::uint64_t epoch = 0;
+  std::int64_t expiry_ns = 0;
+  NameWords ns, model_uuid, lease, holder;
+  NameWords pins[kMaxPinsPerLease];
+
+  bool occupied() const { return state & kOccupied; }
+  // A holder is recorded and still has the lease at `now`.
+  bool HeldAt(std::int64_t now) const {
+    return (state & kOccupied) && (state & kHeld) && (pin_count > 0 || now < expiry_ns);
+  }
+  // The slot must be kept: its lease is held or pinned.
+  bool LiveAt(std::int64_t now) const { return (state & kOccupied) && (pin_count > 0 || HeldAt(now)); }
+  bool HasKey(const KeyWords& k) const {
+    return occupied() && key_hash == static_cast<std::uint32_t>(k.hash >> 32) && ns == k.ns &&
+           model_uuid == k.model_uuid && lease == k.lease;
+  }
+};
+
+enum class ClaimMode { claim_only, extend_only, claim_or_extend };
+
+__extension__ using Uint128 = unsigned __int128;  // For the multiply-shift range reduction.
+
+inline constexpr std::uint64_t kNoSlot = ~std::uint64_t{0};
+
+class Table {
+ public:
+  Table(Segment& segment, std::int64_t lock_timeout_ns);
+
+  // The table's time: CLOCK_MONOTONIC, or the segment's fake clock.
+  std::int64_t Now() const;
+  std::error_code AdvanceFakeClock(std::int64_t d);
+
+  // --- writers: take the mutex (repairing after a dead owner) ---
+  // `t0` was read before the call took the lock; `expiry` is t0 + duration.
+  std::error_code Claim(const KeyWords& key, const NameWords& holder, std::int64_t t0,
+                        std::int64_t expiry, ClaimMode mode, SlotView* current,
+                        const std::stop_token& stop);
+  std::error_code Revoke(const KeyWords& key, const NameWords& holder, std::int64_t t0,
+                         const std::stop_token& stop);
+  std::error_code Pin(const KeyWords& key, const NameWords& entity, std::int64_t t0,
+                      const std::stop_token& stop);
+  std::error_code Unpin(const KeyWords& key, const NameWords& entity, std::int64_t t0,
+                        const std::stop_token& stop);
+  // Holders recorded before a reboot mean nothing on this boot's clock.
+  std::error_code ClearAllHolders();
+  // Takes and releases the lock, repairing after a dead owner (fsck's first step).
+  std::error_code Repair(std::int64_t timeout_ns) const;
+
+  // --- readers: never take the mutex ---
+  // The slot holding `key`, or kNoSlot. Fills *view when found.
+  std::uint64_t Find(const KeyWords& key, SlotView* view) const;
+  std::error_code Check(const KeyWords& key, const NameWords& holder, TokenCache* cache) const;
+  // Calls fn(index, view) for every occupied slot, each read consistently.
+  std::error_code ForEachOccupied(const std::function<void(std::uint64_t, const SlotView&)>& fn) const;
+  std::error_code WaitUntilFree(const KeyWords& key, const std::stop_token& stop,
+                                const std::function<void()>& started) const;
+  // Appends a line per broken invariant.
+  void Fsck(std::vector<std::string>* problems) const;
+
+  std::uint64_t slot_count() const { return slots_; }
+  const Segment& segment() const { return segment_; }
+
+ private:
+  class WriteLock;
+
+  std::uint64_t Home(std::uint64_t hash) const {
+    return static_cast<std::uint64_t>((static_cast<Uint128>(hash) * slots_) >> 64);
+  }
+  std::uint64_t Next(std::uint64_t i) const { return i + 1 == slots_ ? 0 : i + 1; }
+  std::uint32_t MaxProbe(std::uint64_t home) const;
+  // Seqlock copy of slot i. `with_cold`: also the names. False if a writer
+  // kept the slot busy (odd) for too long, e.g. because it died mid-write.
+  bool ReadSlot(std::uint64_t i, SlotView* out, bool with_cold) const;
+  std::int64_t FastNow(std::int64_t expiry_ns) const;
+
+  // Writer helpers (lock held).
+  std::error_code PlaceNew(const KeyWords& key, std::int64_t t0, std::uint64_t* index,
+                           std::uint32_t* home_max_probe);
+  std::uint64_t Sweep(std::int64_t t0);
+  void Commit(std::uint64_t index, const SlotView& image, std::uint32_t cold_mask,
+              std::uint64_t home, std::uint32_t home_max_probe, std::uint64_t used_after,
+              std::uint64_t last_epoch_after);
+  void Apply(const Journal& j) const;
+  void Recover() const;
+
+  Segment& segment_;
+  SegmentHeader& header_;
+  SlotHot* hot_;
+  SlotCold* cold_;
+  std::uint64_t slots_;
+  std::uint64_t capacity_;
+  bool fake_clock_;
+  std::int64_t lock_timeout_ns_;
+};
+
+}  // namespace shmlease::internal
+
+#endif  // SHMLEASE_LIB_TABLE_H_

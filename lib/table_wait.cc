@@ -1,0 +1,76 @@
+// Table::WaitUntilFree: sleeping on a slot's futex word until its lease ends.
+#include <stop_token>
+
+#include "clock.h"
+#include "futex.h"
+#include "shmlease/errors.h"
+#include "table.h"
+
+namespace shmlease::internal {
+
+namespace {
+
+// A read-only mapping cannot register as a waiter, so writers may skip the
+// wake-up: such a waiter re-checks at least this often.
+constexpr std::int64_t kReadOnlyPollNs = 1'000'000;
+
+}  // namespace
+
+std::error_code Table::WaitUntilFree(const KeyWords& key, const std::stop_token& stop,
+                                     const std::function<void()>& started) const {
+  bool announced = false;
+  auto announce = [&] {
+    if (!announced && started) started();
+    announced = true;
+  };
+  const bool can_register = !segment_.read_only();
+  for (;;) {
+    SlotView v;
+    const std::uint64_t i = Find(key, &v);
+    if (i == kNoSlot) {
+      announce();
+      return {};
+    }
+    SlotHot& h = hot_[i];
+    // With a fake clock, every write and every clock move bumps the header's
+    // clock word, so that is the one word to sleep on.
+    std::atomic<std::uint32_t>& word = fake_clock_ ? header_.clock_word : h.wake_word;
+    // Register, then read the word, then re-read the slot (all seq_cst, paired
+    // with Table::Apply): a change after this point bumps the word we hold.
+    if (can_register) h.waiters.fetch_add(1, std::memory_order_seq_cst);
+    const std::uint32_t seen = word.load(std::memory_order_seq_cst);
+    auto unregister = [&] {
+      if (can_register) h.waiters.fetch_sub(1, std::memory_order_seq_cst);
+    };
+    if (!ReadSlot(i, &v, true) || !v.HasKey(key)) {  // Moved on, or a writer is stuck there.
+      unregister();
+      if (stop.stop_requested()) return Errc::wait_cancelled;
+      continue;
+    }
+    if (!v.HeldAt(Now())) {
+      unregister();
+      announce();
+      return {};
+    }
+    if (stop.stop_requested()) {
+      unregister();
+      return Errc::wait_cancelled;
+    }
+    announce();
+    std::int64_t deadline = v.pin_count > 0 || fake_clock_ ? kNever : v.expiry_ns;
+    if (!can_register) deadline = std::min(deadline, MonotonicNs() + kReadOnlyPollNs);
+    {
+      // Runs in the thread that requests the stop: bump and wake, so that a
+      // waiter between its check and its sleep does not miss it.
+      std::stop_callback wake_on_stop(stop, [&word, can_register] {
+        if (can_register) word.fetch_add(1, std::memory_order_seq_cst);
+        FutexWakeAll(&word);
+      });
+      FutexWait(&word, seen, deadline);
+    }
+    unregister();
+    if (stop.stop_requested()) return Errc::wait_cancelled;
+  }
+}
+
+}  // namespace shmlease::internal
