@@ -27,7 +27,8 @@ inline std::int64_t MonotonicNs() noexcept { return ReadClockNs(CLOCK_MONOTONIC)
 inline std::int64_t CoarseMonotonicNs() noexcept { return ReadClockNs(CLOCK_MONOTONIC_COARSE); }
 
 // How far behind the coarse clock may be: twice its resolution, so that a
-// late tick does not make a lease look alive after it expired.
+// late tick does not make a lease look alive after it expired, and never less
+// than 100 ms (the resolution does not bound the lag on every VM; see clock.cc).
 std::int64_t CoarseClockMarginNs() noexcept;
 
 // now + d, saturating at kNever instead of overflowing.

@@ -1,9 +1,43 @@
 // Test-only crash points. In a library built with SHMLEASE_FAULT_HOOKS, a
 // process whose environment says SHMLEASE_CRASH_AT=<point> dies (SIGKILL, or
 // _exit when SHMLEASE_CRASH_HOW=exit) the SHMLEASE_CRASH_SKIP+1-th time it
-// reaches that point. Release builds compile the points away entirely.
+// reaches that point; with SHMLEASE_CRASH_HOW=stop it SIGSTOPs itself there
+// instead and resumes on SIGCONT. Release builds compile the points away entirely.
+//
+// With SHMLEASE_FAULT_LOG=<file>, every point a process reaches (whether or
+// not it is the target) is appended to that file as one line, in one write():
+// tests use it to prove that the point they crash at was really reached, and
+// to count how many processes passed a point (e.g. initialised a segment).
 #ifndef SHMLEASE_LIB_FAULT_H_
 #define SHMLEASE_LIB_FAULT_H_
+
+namespace shmlease::internal {
+
+// Every crash point, in one place: tests iterate this list, and a fault-hook
+// build aborts at a point whose name is missing here, so the two cannot drift.
+inline constexpr const char* kFaultPoints[] = {
+    // Segment::Initialise (the creator holds the segment's flock, no mutex yet).
+    "init-begin",         // Entered: counts initialisations.
+    "init-sized",         // After ftruncate and posix_fallocate.
+    "init-header",        // After the header fields, before the mutex is initialised.
+    "init-before-magic",  // Everything but the magic is written.
+    // Opening a segment left by an earlier boot, before its holders are cleared.
+    "stale-boot-before-reset",
+    // Writers, with the robust mutex held.
+    "lock-acquired",         // Locked (and recovered, if needed); nothing written yet.
+    "recovered",             // A dead owner's journal replayed, mutex not yet consistent.
+    "journal-partial",       // Inside the journal write: fields written, names not.
+    "journal-written",       // The whole record written, not committed.
+    "journal-committed",     // Between commit and apply.
+    "seqlock-opened",        // The slot's seqlock is odd, nothing copied yet.
+    "mid-slot-copy",         // Half of the slot's names copied.
+    "before-seqlock-close",  // The slot is written, its seqlock still odd.
+    "applied",               // Applied, the journal still marked committed.
+    "extended",              // An extension's single store is done.
+    "sweep-freed",           // A sweep has freed one expired slot (of possibly several).
+};
+
+}  // namespace shmlease::internal
 
 #if defined(SHMLEASE_FAULT_HOOKS)
 namespace shmlease::internal {

@@ -47,8 +47,8 @@ struct alignas(64) SlotHot {
   // Seqlock: odd while a writer changes this slot's state, epoch, pin_count,
   // key or holder. W, read by everyone.
   std::atomic<std::uint32_t> seq;
-  std::atomic<std::uint32_t> state;      // kOccupied | kHeld. W, R*
-  std::atomic<std::uint64_t> epoch;      // Fencing epoch of the holding. W, R*
+  std::atomic<std::uint32_t> state;  // kOccupied | kHeld. W, R*
+  std::atomic<std::uint64_t> epoch;  // Fencing epoch of the holding. W, R*
   // CLOCK_MONOTONIC ns. An extension stores it alone, outside the seqlock:
   // the value only grows within one holding, so any value a reader sees
   // belongs to the holding it read. W, R*
@@ -90,8 +90,8 @@ struct Journal {
   std::uint32_t cold_mask;       // Bit i: copy names[i] (in SlotCold order).
   std::uint64_t epoch;
   std::int64_t expiry_ns;
-  std::uint64_t used_after;         // SegmentHeader::used after the change.
-  std::uint64_t last_epoch_after;   // SegmentHeader::last_epoch after the change.
+  std::uint64_t used_after;        // SegmentHeader::used after the change.
+  std::uint64_t last_epoch_after;  // SegmentHeader::last_epoch after the change.
   ShmName names[kColdNames];
 };
 
@@ -120,15 +120,15 @@ struct SegmentHeader {
   std::uint64_t capacity;
   std::uint64_t slot_count;
   std::uint64_t total_bytes;
-  std::uint32_t fake_clock;                 // 1: time is fake_now_ns, not CLOCK_MONOTONIC.
+  std::uint32_t fake_clock;  // 1: time is fake_now_ns, not CLOCK_MONOTONIC.
   std::uint32_t reserved0;
-  std::atomic<std::int64_t> fake_now_ns;    // A
-  std::atomic<std::uint32_t> clock_word;    // A: futex word bumped when the fake clock moves.
+  std::atomic<std::int64_t> fake_now_ns;  // A
+  std::atomic<std::uint32_t> clock_word;  // A: futex word bumped when the fake clock moves.
   std::uint32_t reserved1;
-  char boot_id[40];                         // W: /proc/sys/kernel/random/boot_id at last use.
-  alignas(64) pthread_mutex_t mutex;        // The writers' robust mutex.
-  alignas(64) std::uint64_t last_epoch;     // W: the last fencing epoch handed out.
-  std::uint64_t used;                       // W: slots with kOccupied set.
+  char boot_id[40];                      // W: /proc/sys/kernel/random/boot_id at last use.
+  alignas(64) pthread_mutex_t mutex;     // The writers' robust mutex.
+  alignas(64) std::uint64_t last_epoch;  // W: the last fencing epoch handed out.
+  std::uint64_t used;                    // W: slots with kOccupied set.
   Statistics stats;
   alignas(64) Journal journal;
 };
@@ -140,8 +140,8 @@ static_assert(sizeof(SegmentHeader) <= kHeaderBytes);
 static_assert(std::is_standard_layout_v<SegmentHeader> && std::is_standard_layout_v<SlotHot> &&
               std::is_standard_layout_v<SlotCold>);
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free &&
-              std::atomic<std::int64_t>::is_always_lock_free &&
-              std::atomic<std::uint32_t>::is_always_lock_free,
+                  std::atomic<std::int64_t>::is_always_lock_free &&
+                  std::atomic<std::uint32_t>::is_always_lock_free,
               "atomics in shared memory must be lock-free to be address-free");
 static_assert(kMaxNameLength % 8 == 0);
 

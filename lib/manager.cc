@@ -95,7 +95,9 @@ class ReaderImpl final : public Reader, Bound {
     out->clear();
     LeaseMap group;
     if (std::error_code ec = store_->LeaseGroup(ns_, model_, &group)) return ec;
-    for (auto& [key, info] : group) (*out)[key.lease] = std::move(info.holder);
+    // `group` is sorted by key, hence by lease name: append at the end.
+    for (auto& [key, info] : group)
+      out->emplace_hint(out->end(), key.lease, std::move(info.holder));
     return {};
   }
 };

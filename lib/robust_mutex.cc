@@ -11,7 +11,8 @@ namespace shmlease::internal {
 
 namespace {
 
-constexpr std::int64_t kStopSliceNs = 5'000'000;  // How often a waiting locker looks at its stop token.
+constexpr std::int64_t kStopSliceNs =
+    5'000'000;  // How often a waiting locker looks at its stop token.
 
 timespec ToTimespec(std::int64_t ns) {
   return timespec{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
@@ -43,7 +44,25 @@ bool RobustMutex::Init(pthread_mutex_t* m) noexcept {
   return ok;
 }
 
+bool RobustMutex::HasExpectedKind(const pthread_mutex_t* m) noexcept {
+  // The kind word is written once, by Init, before the segment is published.
+  static const int expected = [] {
+    pthread_mutex_t reference;
+    if (!Init(&reference)) return -1;
+    const int kind = reference.__data.__kind;
+    pthread_mutex_destroy(&reference);
+    return kind;
+  }();
+  return expected != -1 && m->__data.__kind == expected;
+}
+
 LockResult RobustMutex::Lock(std::int64_t deadline_ns, const std::stop_token& stop) noexcept {
+  // Never hand glibc a mutex of another kind (see HasExpectedKind); the
+  // segment was checked on open, but another process may have changed it since.
+  if (!HasExpectedKind(m_)) return LockResult::unrecoverable;
+  // A stop requested before the call aborts it even when the lock is free:
+  // the operation must not take effect (S24). Costs nothing without a stop state.
+  if (stop.stop_requested()) return LockResult::aborted;
   // The uncontended case costs one CAS.
   int rc = pthread_mutex_trylock(m_);
   while (rc == EBUSY) {

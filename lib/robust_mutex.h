@@ -16,10 +16,10 @@
 namespace shmlease::internal {
 
 enum class LockResult {
-  acquired,     // Locked; the protected state is consistent.
-  owner_died,   // Locked, but the previous owner died inside: repair, then MarkConsistent().
-  timed_out,    // Not locked: the deadline passed (the owner may be stopped, not dead).
-  aborted,      // Not locked: the stop token was requested.
+  acquired,       // Locked; the protected state is consistent.
+  owner_died,     // Locked, but the previous owner died inside: repair, then MarkConsistent().
+  timed_out,      // Not locked: the deadline passed (the owner may be stopped, not dead).
+  aborted,        // Not locked: the stop token was requested.
   unrecoverable,  // Not locked: a past owner-died repair was skipped.
 };
 
@@ -27,6 +27,10 @@ class RobustMutex {
  public:
   // Initialises *m in place (only the segment's creator does this).
   static bool Init(pthread_mutex_t* m) noexcept;
+  // Whether *m is of the kind Init makes (robust, process-shared, not
+  // priority-inheriting). A mutex from a damaged or planted segment may claim
+  // another kind, and glibc asserts (aborts the process) on some of those.
+  static bool HasExpectedKind(const pthread_mutex_t* m) noexcept;
 
   explicit RobustMutex(pthread_mutex_t* m) noexcept : m_(m) {}
 

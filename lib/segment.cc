@@ -13,6 +13,7 @@
 #include <new>
 
 #include "clock.h"
+#include "fault.h"
 #include "robust_mutex.h"
 #include "shmlease/errors.h"
 
@@ -162,10 +163,11 @@ std::unique_ptr<Segment> Segment::Open(const ShmStoreOptions& options, bool crea
         seg->file_ = bip::file_mapping(path.c_str(), mode);
       } else if (create) {
         bip::permissions perms(options.mode);
-        seg->shm_ = bip::shared_memory_object(bip::open_or_create, PosixShmName(options.name).c_str(),
-                                              mode, perms);
+        seg->shm_ = bip::shared_memory_object(bip::open_or_create,
+                                              PosixShmName(options.name).c_str(), mode, perms);
       } else {
-        seg->shm_ = bip::shared_memory_object(bip::open_only, PosixShmName(options.name).c_str(), mode);
+        seg->shm_ =
+            bip::shared_memory_object(bip::open_only, PosixShmName(options.name).c_str(), mode);
       }
       break;
     } catch (const bip::interprocess_exception& e) {
@@ -229,25 +231,23 @@ std::error_code Segment::MapAndCheck(const ShmStoreOptions& options, bool create
     return Initialise(options, detail);
   }
   try {
-    region_ = bip::mapped_region(is_file_ ? bip::mapped_region(file_, read_only_ ? bip::read_only
-                                                                                   : bip::read_write)
-                                          : bip::mapped_region(shm_, read_only_ ? bip::read_only
-                                                                                : bip::read_write));
+    region_ = bip::mapped_region(
+        is_file_ ? bip::mapped_region(file_, read_only_ ? bip::read_only : bip::read_write)
+                 : bip::mapped_region(shm_, read_only_ ? bip::read_only : bip::read_write));
   } catch (const bip::interprocess_exception& e) {
     return Fail(FromErrno(e.get_native_error()), detail,
                 "cannot map " + path_ + ": " + Errno(e.get_native_error()));
   }
   header_ = static_cast<SegmentHeader*>(region_.get_address());
   if (std::error_code ec = Validate(size, detail)) return ec;
-  stale_boot_ = !read_only_ && ReadBootId() != std::string(header_->boot_id,
-                                                           strnlen(header_->boot_id,
-                                                                   sizeof header_->boot_id));
+  stale_boot_ = !read_only_ && !BootIdIsCurrent();
   return {};
 }
 
 std::error_code Segment::Initialise(const ShmStoreOptions& options, std::string* detail) {
   const int fd = this->fd();
   Geometry g = Geometry::For(options.capacity, options.fake_clock);
+  SHMLEASE_FAULT_POINT("init-begin");
   // Start from zero bytes: a creator that died half-way may have left anything.
   if (ftruncate(fd, 0) != 0 || ftruncate(fd, static_cast<off_t>(g.total_bytes)) != 0) {
     return Fail(FromErrno(errno), detail, "cannot size " + path_ + ": " + Errno(errno));
@@ -260,6 +260,7 @@ std::error_code Segment::Initialise(const ShmStoreOptions& options, std::string*
                 "cannot reserve " + std::to_string(g.total_bytes) + " bytes for " + path_ + ": " +
                     Errno(err));
   }
+  SHMLEASE_FAULT_POINT("init-sized");
   try {
     region_ = is_file_ ? bip::mapped_region(file_, bip::read_write)
                        : bip::mapped_region(shm_, bip::read_write);
@@ -284,12 +285,15 @@ std::error_code Segment::Initialise(const ShmStoreOptions& options, std::string*
   h.fake_now_ns.store(g.fake_clock ? MonotonicNs() : 0, std::memory_order_relaxed);
   std::string boot = ReadBootId();
   std::memcpy(h.boot_id, boot.data(), boot.size());
+  SHMLEASE_FAULT_POINT("init-header");
   if (!RobustMutex::Init(&h.mutex)) {
     return Fail(Errc::io_error, detail, "cannot initialise the lock of " + path_);
   }
   geometry_ = g;
   hot_ = reinterpret_cast<SlotHot*>(static_cast<char*>(base) + kHeaderBytes);
-  cold_ = reinterpret_cast<SlotCold*>(reinterpret_cast<char*>(hot_) + g.slot_count * sizeof(SlotHot));
+  cold_ =
+      reinterpret_cast<SlotCold*>(reinterpret_cast<char*>(hot_) + g.slot_count * sizeof(SlotHot));
+  SHMLEASE_FAULT_POINT("init-before-magic");
   h.magic.store(kMagic, std::memory_order_release);  // Last: now the segment is ready.
   return {};
 }
@@ -318,6 +322,10 @@ std::error_code Segment::Validate(std::uint64_t file_size, std::string* detail) 
     return Fail(Errc::corrupt_segment, detail,
                 path_ + " has an impossible header (capacity " + std::to_string(h.capacity) + ")");
   }
+  if (!RobustMutex::HasExpectedKind(&h.mutex)) {
+    return Fail(Errc::corrupt_segment, detail,
+                path_ + " has a damaged lock (not a robust process-shared mutex)");
+  }
   Geometry g = Geometry::For(h.capacity, h.fake_clock == 1);
   if (h.slot_count != g.slot_count || h.total_bytes != g.total_bytes) {
     return Fail(Errc::corrupt_segment, detail, path_ + " has inconsistent table sizes");
@@ -332,6 +340,11 @@ std::error_code Segment::Validate(std::uint64_t file_size, std::string* detail) 
   hot_ = reinterpret_cast<SlotHot*>(base + kHeaderBytes);
   cold_ = reinterpret_cast<SlotCold*>(base + kHeaderBytes + g.slot_count * sizeof(SlotHot));
   return {};
+}
+
+bool Segment::BootIdIsCurrent() const {
+  return ReadBootId() ==
+         std::string(header_->boot_id, strnlen(header_->boot_id, sizeof header_->boot_id));
 }
 
 void Segment::RecordBootId() {

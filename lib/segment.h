@@ -44,7 +44,10 @@ class Segment {
   bool read_only() const { return read_only_; }
   // The segment was last used on an earlier boot: its expiries mean nothing now.
   bool stale_boot() const { return stale_boot_; }
-  // Records this boot's id (after the holders have been cleared).
+  // Reads the header's boot id again: false once any process has reset the
+  // segment for this boot. Call with the writers' lock held to act on it.
+  bool BootIdIsCurrent() const;
+  // Records this boot's id (after the holders have been cleared, lock held).
   void RecordBootId();
   // Owner and mode bits of the segment right now.
   std::error_code Stat(std::uint32_t* uid, std::uint32_t* mode) const;

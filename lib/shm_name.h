@@ -30,12 +30,14 @@ struct NameWords {
 
 inline NameWords Load(const ShmName& n) noexcept {
   NameWords out;
-  for (std::size_t i = 0; i < kNameWords; ++i) out.words[i] = n.words[i].load(std::memory_order_relaxed);
+  for (std::size_t i = 0; i < kNameWords; ++i)
+    out.words[i] = n.words[i].load(std::memory_order_relaxed);
   return out;
 }
 
 inline void Store(ShmName& n, const NameWords& v) noexcept {
-  for (std::size_t i = 0; i < kNameWords; ++i) n.words[i].store(v.words[i], std::memory_order_relaxed);
+  for (std::size_t i = 0; i < kNameWords; ++i)
+    n.words[i].store(v.words[i], std::memory_order_relaxed);
 }
 
 inline bool Equals(const ShmName& n, const NameWords& v) noexcept {

@@ -2,8 +2,10 @@
 #include "shmlease/shm_store.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "clock.h"
+#include "fault.h"
 #include "segment.h"
 #include "shm_name.h"
 #include "shmlease/errors.h"
@@ -41,9 +43,9 @@ Key ToKey(const SlotView& v) {
   return Key{v.ns.ToString(), v.model_uuid.ToString(), v.lease.ToString()};
 }
 
-std::shared_ptr<ShmStore> OpenStore(const ShmStoreOptions& options, bool create,
-                                    std::error_code& ec, std::string* detail,
-                                    std::shared_ptr<ShmStore> (*make)(std::unique_ptr<ShmStore::Impl>)) {
+std::shared_ptr<ShmStore> OpenStore(
+    const ShmStoreOptions& options, bool create, std::error_code& ec, std::string* detail,
+    std::shared_ptr<ShmStore> (*make)(std::unique_ptr<ShmStore::Impl>)) {
   ec.clear();
   if (options.lock_timeout.count() <= 0 || options.init_timeout.count() <= 0) {
     ec = Errc::invalid_duration;
@@ -54,13 +56,15 @@ std::shared_ptr<ShmStore> OpenStore(const ShmStoreOptions& options, bool create,
   if (!segment) return nullptr;
   auto impl = std::make_unique<ShmStore::Impl>(std::move(segment), options.lock_timeout.count());
   if (impl->segment->stale_boot()) {
-    // Expiries from an earlier boot are on another timeline: clear the holders, keep pins.
+    SHMLEASE_FAULT_POINT("stale-boot-before-reset");
+    // Expiries from an earlier boot are on another timeline: clear the holders,
+    // keep pins, and record this boot (all under the lock, see ClearAllHolders).
     if (std::error_code clear = impl->table.ClearAllHolders()) {
       ec = clear;
-      if (detail) *detail = impl->segment->path() + " comes from an earlier boot and could not be reset";
+      if (detail)
+        *detail = impl->segment->path() + " comes from an earlier boot and could not be reset";
       return nullptr;
     }
-    impl->segment->RecordBootId();
   }
   return make(std::move(impl));
 }
@@ -118,11 +122,14 @@ std::error_code ShmStore::ClaimOrExtendLease(const Key& key, const Request& req,
   std::int64_t expiry;
   if (std::error_code ec = key.Validate()) return ec;
   if (std::error_code ec = ValidateRequestAt(req, t0, &expiry)) return ec;
-  SlotView holder_view;
+  // Only a caller that asks for the current holder pays for zeroing a whole
+  // slot image (~800 bytes, a measurable part of an extension).
+  std::optional<SlotView> holder_view;
+  if (current != nullptr) holder_view.emplace();
   std::error_code ec =
       impl_->table.Claim(internal::EncodeKey(key), NameWords::From(req.holder), t0, expiry,
-                         ClaimMode::claim_or_extend, &holder_view, stop);
-  if (ec == Errc::claim_denied && current != nullptr) *current = ToInfo(holder_view);
+                         ClaimMode::claim_or_extend, holder_view ? &*holder_view : nullptr, stop);
+  if (ec == Errc::claim_denied && holder_view) *current = ToInfo(*holder_view);
   return ec;
 }
 
@@ -152,6 +159,9 @@ std::error_code ShmStore::UnpinLease(const Key& key, std::string_view entity,
 std::error_code ShmStore::CheckLease(const Key& key, std::string_view holder,
                                      TokenCache* cache) const {
   // The fast path trusts the cache: it was only ever filled from valid names.
+  // It runs before the key is encoded and hashed, which would cost several
+  // times what the check itself does.
+  if (std::error_code ec; impl_->table.CheckCached(*cache, &ec)) return ec;
   if (cache->words[0] == ~std::uint64_t{0} && (key.Validate() || ValidateName(holder))) {
     return Errc::not_held;
   }
@@ -171,8 +181,13 @@ std::error_code ShmStore::Leases(LeaseMap* out, std::span<const Key> keys) const
     for (const Key& key : keys) {
       if (std::error_code ec = key.Validate()) return ec;
       SlotView v;
-      if (impl_->table.Find(internal::EncodeKey(key), &v) != internal::kNoSlot && v.HeldAt(now)) {
+      bool unreadable;
+      if (impl_->table.FindRepairing(internal::EncodeKey(key), &v, &unreadable) !=
+              internal::kNoSlot &&
+          v.HeldAt(now)) {
         out->emplace(key, ToInfo(v));
+      } else if (unreadable) {
+        return Errc::timeout;  // As ForEachOccupied: a stopped writer holds the slot.
       }
     }
     return {};
@@ -190,11 +205,26 @@ std::error_code ShmStore::LeaseGroup(std::string_view ns, std::string_view model
   const NameWords want_ns = NameWords::From(ns);
   const NameWords want_model = NameWords::From(model_uuid);
   const std::int64_t now = impl_->table.Now();
-  return impl_->table.ForEachOccupied([&](std::uint64_t, const SlotView& v) {
+  // Slots come in hash order. Inserting them into the map as they come costs
+  // ~log2(n) full Key comparisons each, every one comparing the (equal)
+  // namespace and model strings first. Sorting by lease name alone, then
+  // appending at the map's end, costs one comparison per insertion.
+  std::vector<std::pair<Key, Info>> found;
+  std::error_code ec = impl_->table.ForEachOccupied([&](std::uint64_t, const SlotView& v) {
     if (v.ns == want_ns && v.model_uuid == want_model && v.HeldAt(now)) {
-      out->emplace(ToKey(v), ToInfo(v));
+      found.emplace_back(ToKey(v), ToInfo(v));
     }
   });
+  // Sort indexes, not the entries: swapping entries moves four strings each.
+  std::vector<std::uint32_t> order(found.size());
+  for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&found](std::uint32_t a, std::uint32_t b) {
+    return found[a].first.lease < found[b].first.lease;
+  });
+  for (std::uint32_t i : order) {
+    out->emplace_hint(out->end(), std::move(found[i].first), std::move(found[i].second));
+  }
+  return ec;
 }
 
 std::error_code ShmStore::Pinned(PinMap* out) const {

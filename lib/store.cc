@@ -47,7 +47,7 @@ std::error_code Store::CheckLease(const Key& key, std::string_view holder, Token
   if (Leases(&leases, keys)) return Errc::not_held;
   auto it = leases.find(key);
   return it != leases.end() && it->second.holder == holder ? std::error_code{}
-                                                            : make_error_code(Errc::not_held);
+                                                           : make_error_code(Errc::not_held);
 }
 
 std::error_code Store::WaitUntilFree(const Key& key, std::stop_token stop,

@@ -60,7 +60,8 @@ inline void CpuRelax() { __builtin_ia32_pause(); }
 // Holds the writers' mutex; on EOWNERDEAD, replays the journal first.
 class Table::WriteLock {
  public:
-  WriteLock(const Table& t, std::int64_t timeout_ns, const std::stop_token& stop) : mutex_(&t.header_.mutex) {
+  WriteLock(const Table& t, std::int64_t timeout_ns, const std::stop_token& stop)
+      : mutex_(&t.header_.mutex) {
     if (t.segment_.read_only()) {
       ec_ = Errc::read_only;
       return;
@@ -72,6 +73,7 @@ class Table::WriteLock {
       case LockResult::owner_died:
         locked_ = true;
         t.Recover();
+        SHMLEASE_FAULT_POINT("recovered");
         mutex_.MarkConsistent();
         break;
       case LockResult::timed_out:
@@ -85,6 +87,7 @@ class Table::WriteLock {
         ec_ = Errc::corrupt_segment;
         break;
     }
+    if (locked_) SHMLEASE_FAULT_POINT("lock-acquired");
   }
   ~WriteLock() {
     if (locked_) mutex_.Unlock();
@@ -105,7 +108,8 @@ Table::Table(Segment& segment, std::int64_t lock_timeout_ns)
       slots_(segment.geometry().slot_count),
       capacity_(segment.geometry().capacity),
       fake_clock_(segment.geometry().fake_clock),
-      lock_timeout_ns_(lock_timeout_ns) {}
+      lock_timeout_ns_(lock_timeout_ns),
+      coarse_margin_ns_(CoarseClockMarginNs()) {}
 
 std::int64_t Table::Now() const {
   return fake_clock_ ? header_.fake_now_ns.load(std::memory_order_acquire) : MonotonicNs();
@@ -122,10 +126,10 @@ std::error_code Table::AdvanceFakeClock(std::int64_t d) {
 
 // Within `margin` of expiry only the precise clock can tell; further away the
 // coarse clock (a memory read in the vDSO) is enough and several times cheaper.
-std::int64_t Table::FastNow(std::int64_t expiry_ns) const {
+inline std::int64_t Table::FastNow(std::int64_t expiry_ns) const {
   if (fake_clock_) return header_.fake_now_ns.load(std::memory_order_acquire);
   std::int64_t coarse = CoarseMonotonicNs();
-  if (coarse < expiry_ns - CoarseClockMarginNs()) return coarse;
+  if (coarse < expiry_ns - coarse_margin_ns_) return coarse;
   return MonotonicNs();
 }
 
@@ -150,8 +154,8 @@ bool Table::ReadSlot(std::uint64_t i, SlotView* out, bool with_cold) const {
     out->state = h.state.load(std::memory_order_relaxed);
     out->epoch = h.epoch.load(std::memory_order_relaxed);
     out->expiry_ns = h.expiry_ns.load(std::memory_order_relaxed);
-    out->pin_count = std::min<std::uint32_t>(h.pin_count.load(std::memory_order_relaxed),
-                                             kMaxPinsPerLease);
+    out->pin_count =
+        std::min<std::uint32_t>(h.pin_count.load(std::memory_order_relaxed), kMaxPinsPerLease);
     out->key_hash = h.key_hash.load(std::memory_order_relaxed);
     if (with_cold) {
       out->ns = Load(c.ns);
@@ -181,27 +185,63 @@ std::uint64_t Table::Find(const KeyWords& key, SlotView* view) const {
   return kNoSlot;
 }
 
-std::error_code Table::Check(const KeyWords& key, const NameWords& holder, TokenCache* cache) const {
-  // Fast path: the slot and holding this token saw last time. Epochs are
-  // unique across the table, so an equal epoch proves it is still the same
-  // key, holder and holding; any other answer goes the slow way.
-  std::uint64_t cached_index = cache->words[0];
-  if (cached_index < slots_) {
-    const SlotHot& h = hot_[cached_index];
-    std::uint32_t s1 = h.seq.load(std::memory_order_acquire);
-    std::uint32_t st = h.state.load(std::memory_order_relaxed);
-    std::uint64_t epoch = h.epoch.load(std::memory_order_relaxed);
-    std::int64_t expiry = h.expiry_ns.load(std::memory_order_relaxed);
-    std::uint32_t pins = h.pin_count.load(std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_acquire);
-    if (!(s1 & 1) && h.seq.load(std::memory_order_relaxed) == s1 && epoch == cache->words[1] &&
-        (st & (kOccupied | kHeld)) == (kOccupied | kHeld)) {
-      if (pins > 0 || FastNow(expiry) < expiry) return {};
-      return Errc::not_held;
-    }
+bool Table::CheckCached(const TokenCache& cache, std::error_code* result) const {
+  // The slot and holding this token saw last time. Epochs are unique across
+  // the table, so an equal epoch proves it is still the same key, holder and
+  // holding; any other answer goes the slow way.
+  std::uint64_t cached_index = cache.words[0];
+  if (cached_index >= slots_) return false;
+  const SlotHot& h = hot_[cached_index];
+  std::uint32_t s1 = h.seq.load(std::memory_order_acquire);
+  std::uint32_t st = h.state.load(std::memory_order_relaxed);
+  std::uint64_t epoch = h.epoch.load(std::memory_order_relaxed);
+  std::int64_t expiry = h.expiry_ns.load(std::memory_order_relaxed);
+  std::uint32_t pins = h.pin_count.load(std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_acquire);
+  if ((s1 & 1) || h.seq.load(std::memory_order_relaxed) != s1 || epoch != cache.words[1] ||
+      (st & (kOccupied | kHeld)) != (kOccupied | kHeld)) {
+    return false;
   }
+  if (pins > 0 || FastNow(expiry) < expiry) {
+    *result = {};
+  } else {
+    *result = Errc::not_held;
+  }
+  return true;
+}
+
+std::uint64_t Table::FindRepairing(const KeyWords& key, SlotView* view, bool* unreadable,
+                                   const std::stop_token& stop) const {
+  *unreadable = false;
+  const std::uint64_t home = Home(key.hash);
+  const std::uint32_t fingerprint = static_cast<std::uint32_t>(key.hash >> 32);
+  const std::uint32_t max_probe = MaxProbe(home);
+  std::uint64_t i = home;
+  for (std::uint32_t d = 0; d <= max_probe; ++d, i = Next(i)) {
+    std::uint32_t st = hot_[i].state.load(std::memory_order_relaxed);
+    if (!(st & kOccupied) || hot_[i].key_hash.load(std::memory_order_relaxed) != fingerprint) {
+      continue;
+    }
+    if (!ReadSlot(i, view, true)) {
+      // Skipping the slot would report a held lease as free (a waiter would
+      // return early). Taking the lock replays a dead writer's journal and
+      // evens the counter; a stopped writer keeps the lock: the slot stays unknown.
+      if (segment_.read_only() || Repair(lock_timeout_ns_, stop) || !ReadSlot(i, view, true)) {
+        *unreadable = true;
+        continue;
+      }
+    }
+    if (view->HasKey(key)) return i;
+  }
+  return kNoSlot;
+}
+
+std::error_code Table::Check(const KeyWords& key, const NameWords& holder,
+                             TokenCache* cache) const {
+  if (std::error_code ec; CheckCached(*cache, &ec)) return ec;
   SlotView v;
-  std::uint64_t i = Find(key, &v);
+  bool unreadable;  // Then not held: a holder must not act on a lease it cannot see.
+  std::uint64_t i = FindRepairing(key, &v, &unreadable);
   if (i != kNoSlot && (v.state & kHeld) && v.holder == holder && v.HeldAt(Now())) {
     cache->words[0] = i;
     cache->words[1] = v.epoch;
@@ -244,6 +284,7 @@ void Table::Commit(std::uint64_t index, const SlotView& image, std::uint32_t col
   j.expiry_ns = image.expiry_ns;
   j.used_after = used_after;
   j.last_epoch_after = last_epoch_after;
+  SHMLEASE_FAULT_POINT("journal-partial");
   for (std::size_t n = 0; n < kColdNames; ++n) {
     if (cold_mask & (1u << n)) Store(j.names[n], ViewName(image, n));
   }
@@ -305,8 +346,8 @@ void Table::Recover() const {
   header_.stats.recoveries.fetch_add(1, std::memory_order_relaxed);
 }
 
-std::error_code Table::Repair(std::int64_t timeout_ns) const {
-  WriteLock lock(*this, timeout_ns, std::stop_token{});
+std::error_code Table::Repair(std::int64_t timeout_ns, const std::stop_token& stop) const {
+  WriteLock lock(*this, timeout_ns, stop);
   return lock.error();
 }
 
@@ -320,6 +361,7 @@ std::uint64_t Table::Sweep(std::int64_t t0) {
     v.state = 0;
     v.pin_count = 0;
     Commit(i, v, 0, i, 0, header_.used - 1, header_.last_epoch);
+    SHMLEASE_FAULT_POINT("sweep-freed");
     ++freed;
   }
   return freed;
@@ -358,7 +400,10 @@ std::error_code Table::Claim(const KeyWords& key, const NameWords& holder, std::
       if (mode == ClaimMode::claim_only) return Errc::held;
       // Extending: one aligned store, no journal (see SlotHot::expiry_ns).
       if (expiry > v.expiry_ns) hot_[i].expiry_ns.store(expiry, std::memory_order_release);
-      header_.stats.extensions.fetch_add(1, std::memory_order_relaxed);
+      SHMLEASE_FAULT_POINT("extended");
+      // Only lock holders write this counter: a plain increment, not a locked RMW.
+      header_.stats.extensions.store(header_.stats.extensions.load(std::memory_order_relaxed) + 1,
+                                     std::memory_order_relaxed);
       return {};
     }
     if (current != nullptr) *current = v;
@@ -378,6 +423,7 @@ std::error_code Table::Claim(const KeyWords& key, const NameWords& holder, std::
   std::uint64_t used = header_.used;
   if (i == kNoSlot) {
     if (std::error_code ec = PlaceNew(key, t0, &i, &home_max_probe)) return ec;
+    used = header_.used;  // PlaceNew may have swept expired leases out.
     ReadSlot(i, &v, false);
     if (!v.occupied()) ++used;
     v.ns = key.ns;
@@ -431,6 +477,7 @@ std::error_code Table::Pin(const KeyWords& key, const NameWords& entity, std::in
     if ((v.state & kHeld) && v.pin_count == 0 && v.expiry_ns <= t0) v.state &= ~kHeld;
   } else {
     if (std::error_code ec = PlaceNew(key, t0, &i, &home_max_probe)) return ec;
+    used = header_.used;  // PlaceNew may have swept expired leases out.
     ReadSlot(i, &v, false);
     if (!v.occupied()) ++used;
     v = SlotView{};
@@ -474,6 +521,10 @@ std::error_code Table::Unpin(const KeyWords& key, const NameWords& entity, std::
 std::error_code Table::ClearAllHolders() {
   WriteLock lock(*this, lock_timeout_ns_, std::stop_token{});
   if (lock.error()) return lock.error();
+  // Several processes may have seen the old boot id when they opened the
+  // segment; only the first to get here resets it. Deciding under the lock
+  // keeps a later one from clearing leases claimed since, on this boot.
+  if (segment_.BootIdIsCurrent()) return {};
   SlotView v;
   for (std::uint64_t i = 0; i < slots_; ++i) {
     if (!(hot_[i].state.load(std::memory_order_relaxed) & kHeld)) continue;
@@ -481,6 +532,7 @@ std::error_code Table::ClearAllHolders() {
     v.state &= ~kHeld;
     Commit(i, v, 0, i, 0, header_.used, header_.last_epoch);
   }
+  segment_.RecordBootId();
   return {};
 }
 

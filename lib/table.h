@@ -40,7 +40,9 @@ struct SlotView {
     return (state & kOccupied) && (state & kHeld) && (pin_count > 0 || now < expiry_ns);
   }
   // The slot must be kept: its lease is held or pinned.
-  bool LiveAt(std::int64_t now) const { return (state & kOccupied) && (pin_count > 0 || HeldAt(now)); }
+  bool LiveAt(std::int64_t now) const {
+    return (state & kOccupied) && (pin_count > 0 || HeldAt(now));
+  }
   bool HasKey(const KeyWords& k) const {
     return occupied() && key_hash == static_cast<std::uint32_t>(k.hash >> 32) && ns == k.ns &&
            model_uuid == k.model_uuid && lease == k.lease;
@@ -75,14 +77,25 @@ class Table {
   // Holders recorded before a reboot mean nothing on this boot's clock.
   std::error_code ClearAllHolders();
   // Takes and releases the lock, repairing after a dead owner (fsck's first step).
-  std::error_code Repair(std::int64_t timeout_ns) const;
+  std::error_code Repair(std::int64_t timeout_ns, const std::stop_token& stop = {}) const;
 
   // --- readers: never take the mutex ---
   // The slot holding `key`, or kNoSlot. Fills *view when found.
   std::uint64_t Find(const KeyWords& key, SlotView* view) const;
+  // Find for readers, who do not hold the lock: a candidate slot that stays
+  // unreadable (a writer died or is stopped inside it) is repaired through
+  // the lock, as ForEachOccupied does, and read again. When one still cannot
+  // be read, *unreadable is set: kNoSlot then does not prove the key absent.
+  std::uint64_t FindRepairing(const KeyWords& key, SlotView* view, bool* unreadable,
+                              const std::stop_token& stop = {}) const;
   std::error_code Check(const KeyWords& key, const NameWords& holder, TokenCache* cache) const;
+  // Check's fast path, which needs no key: answers from the slot and holding
+  // that `cache` names. False when it cannot (empty cache, or the slot moved
+  // on); then the caller encodes the key and calls Check.
+  bool CheckCached(const TokenCache& cache, std::error_code* result) const;
   // Calls fn(index, view) for every occupied slot, each read consistently.
-  std::error_code ForEachOccupied(const std::function<void(std::uint64_t, const SlotView&)>& fn) const;
+  std::error_code ForEachOccupied(
+      const std::function<void(std::uint64_t, const SlotView&)>& fn) const;
   std::error_code WaitUntilFree(const KeyWords& key, const std::stop_token& stop,
                                 const std::function<void()>& started) const;
   // Appends a line per broken invariant.
@@ -122,6 +135,8 @@ class Table {
   std::uint64_t capacity_;
   bool fake_clock_;
   std::int64_t lock_timeout_ns_;
+  // CoarseClockMarginNs(), copied here so the check's fast path makes no call for it.
+  std::int64_t coarse_margin_ns_;
 };
 
 }  // namespace shmlease::internal

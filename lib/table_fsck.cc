@@ -26,7 +26,9 @@ std::string Describe(std::uint64_t i, const SlotView& v) {
 void Table::Fsck(std::vector<std::string>* problems) const {
   auto problem = [problems](std::string s) { problems->push_back(std::move(s)); };
   if (header_.journal.committed.load(std::memory_order_acquire) == 1) {
-    problem("journal: a committed change waits to be replayed (a writer died; the next write repairs it)");
+    problem(
+        "journal: a committed change waits to be replayed (a writer died; the next write repairs "
+        "it)");
   }
   std::uint64_t used_before = header_.used;
   std::uint64_t occupied = 0;
@@ -39,7 +41,8 @@ void Table::Fsck(std::vector<std::string>* problems) const {
               std::to_string(h.max_probe.load(std::memory_order_relaxed)) + " exceeds the table");
     }
     if (!ReadSlot(i, &v, false)) {
-      problem("slot " + std::to_string(i) + ": seqlock stays odd (a writer died or stopped mid-write)");
+      problem("slot " + std::to_string(i) +
+              ": seqlock stays odd (a writer died or stopped mid-write)");
       continue;
     }
     if (v.state & ~(kOccupied | kHeld)) {
@@ -76,7 +79,8 @@ void Table::Fsck(std::vector<std::string>* problems) const {
     for (std::uint32_t p = 0; p < v.pin_count; ++p) {
       if (!ValidStored(v.pins[p])) problem(where + ": invalid pinning entity");
       for (std::uint32_t q = 0; q < p; ++q) {
-        if (v.pins[q] == v.pins[p]) problem(where + ": entity " + v.pins[p].ToString() + " pins twice");
+        if (v.pins[q] == v.pins[p])
+          problem(where + ": entity " + v.pins[p].ToString() + " pins twice");
       }
     }
     if ((v.state & kHeld) && v.epoch > header_.last_epoch) {

@@ -26,7 +26,14 @@ std::error_code Table::WaitUntilFree(const KeyWords& key, const std::stop_token&
   const bool can_register = !segment_.read_only();
   for (;;) {
     SlotView v;
-    const std::uint64_t i = Find(key, &v);
+    bool unreadable = false;
+    const std::uint64_t i = FindRepairing(key, &v, &unreadable, stop);
+    if (i == kNoSlot && unreadable) {
+      // A writer is stopped inside a slot that may hold the lease: it may be
+      // held, so look again (each look waits for the lock, or for `stop`).
+      if (stop.stop_requested()) return Errc::wait_cancelled;
+      continue;
+    }
     if (i == kNoSlot) {
       announce();
       return {};

@@ -26,12 +26,12 @@ enum class Errc : int {
   aborted = 7,         // "lease operation aborted": stopped through a std::stop_token.
 
   // --- bad input (nothing changed) ---
-  invalid_name = 20,      // A name fails ValidateString (empty, whitespace, '.', '#', '$').
-  name_too_long = 21,     // A name is longer than kMaxNameLength bytes.
-  invalid_duration = 22,  // A duration is zero, negative, or so large it overflows.
-  table_full = 23,        // No free slot for a new lease or pin; nothing held was disturbed.
-  too_many_pins = 24,     // The lease already has kMaxPinsPerLease distinct pinning entities.
-  invalid_capacity = 25,  // A capacity of 0 or above the largest table shmlease can build.
+  invalid_name = 20,          // A name fails ValidateString (empty, whitespace, '.', '#', '$').
+  name_too_long = 21,         // A name is longer than kMaxNameLength bytes.
+  invalid_duration = 22,      // A duration is zero, negative, or so large it overflows.
+  table_full = 23,            // No free slot for a new lease or pin; nothing held was disturbed.
+  too_many_pins = 24,         // The lease already has kMaxPinsPerLease distinct pinning entities.
+  invalid_capacity = 25,      // A capacity of 0 or above the largest table shmlease can build.
   invalid_segment_name = 26,  // A segment name that is empty, too long or has a '/' inside.
 
   // --- segment problems ---

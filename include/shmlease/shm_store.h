@@ -50,9 +50,9 @@ struct ShmStoreOptions {
 
 // Counters and facts about a segment (ShmStore::GetStats).
 struct ShmStats {
-  std::string path;              // e.g. "/dev/shm/shmlease" or the file path.
-  std::uint32_t owner_uid = 0;   // The segment's owner.
-  std::uint32_t mode = 0;        // Its permission bits.
+  std::string path;             // e.g. "/dev/shm/shmlease" or the file path.
+  std::uint32_t owner_uid = 0;  // The segment's owner.
+  std::uint32_t mode = 0;       // Its permission bits.
   std::uint32_t layout_version = 0;
   std::uint64_t capacity = 0;    // Leases it can hold.
   std::uint64_t slot_count = 0;  // Hash slots (> capacity, a power of two).
@@ -69,8 +69,8 @@ struct ShmStats {
 // One lease in the table as a dump shows it: held, pinned, or both.
 struct LeaseEntry {
   Key key;
-  bool held = false;  // A holder is recorded (unexpired, or expired but pinned).
-  Info info;          // Holder, expiry and epoch; meaningful when held.
+  bool held = false;                   // A holder is recorded (unexpired, or expired but pinned).
+  Info info;                           // Holder, expiry and epoch; meaningful when held.
   std::vector<std::string> pinned_by;  // Sorted.
 };
 
@@ -82,8 +82,8 @@ class ShmStore final : public Store {
   // cannot happen here; foreign_owner, corrupt_segment, incompatible_segment,
   // permission_denied, segment_busy, io_error can).
   // When `detail` is given it receives a sentence naming the segment and the cause.
-  static std::shared_ptr<ShmStore> OpenOrCreate(const ShmStoreOptions& options,
-                                                std::error_code& ec, std::string* detail = nullptr);
+  static std::shared_ptr<ShmStore> OpenOrCreate(const ShmStoreOptions& options, std::error_code& ec,
+                                                std::string* detail = nullptr);
   // Opens an existing segment; Errc::segment_not_found when there is none.
   static std::shared_ptr<ShmStore> Open(const ShmStoreOptions& options, std::error_code& ec,
                                         std::string* detail = nullptr);
@@ -97,7 +97,8 @@ class ShmStore final : public Store {
   ShmStore& operator=(const ShmStore&) = delete;
 
   // Store.
-  std::error_code ClaimLease(const Key& key, const Request& req, std::stop_token stop = {}) override;
+  std::error_code ClaimLease(const Key& key, const Request& req,
+                             std::stop_token stop = {}) override;
   std::error_code ExtendLease(const Key& key, const Request& req,
                               std::stop_token stop = {}) override;
   std::error_code RevokeLease(const Key& key, std::string_view holder,

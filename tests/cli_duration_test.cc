@@ -1,0 +1,100 @@
+// Durations as the shmlease command reads and prints them.
+#include "duration.h"
+
+#include <gtest/gtest.h>
+
+#include "shmlease/errors.h"
+
+namespace shmlease::cli {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::chrono::nanoseconds Parsed(std::string_view text) {
+  std::chrono::nanoseconds d{-1};
+  std::string why;
+  std::error_code ec = ParseDuration(text, &d, &why);
+  EXPECT_FALSE(ec) << text << ": " << why;
+  return d;
+}
+
+std::error_code Refused(std::string_view text, std::string* why = nullptr) {
+  std::chrono::nanoseconds d{42};
+  std::error_code ec = ParseDuration(text, &d, why);
+  EXPECT_EQ(d, 42ns) << text << " changed the output although it was refused";
+  return ec;
+}
+
+// Suites are named cli_* so that `ctest -R cli` selects the command's tests.
+TEST(cli_Duration, ParsesEveryUnit) {
+  EXPECT_EQ(Parsed("7ns"), 7ns);
+  EXPECT_EQ(Parsed("5us"), 5us);
+  EXPECT_EQ(Parsed("250ms"), 250ms);
+  EXPECT_EQ(Parsed("10s"), 10s);
+  EXPECT_EQ(Parsed("3m"), 3min);
+  EXPECT_EQ(Parsed("2h"), 2h);
+}
+
+TEST(cli_Duration, ParsesSumsAndFractions) {
+  EXPECT_EQ(Parsed("1m30s"), 90s);
+  EXPECT_EQ(Parsed("1h2m3s4ms"), 1h + 2min + 3s + 4ms);
+  EXPECT_EQ(Parsed("1.5s"), 1500ms);
+  EXPECT_EQ(Parsed("0.25ms"), 250us);
+  EXPECT_EQ(Parsed("1.000000001s"), 1s + 1ns);
+}
+
+TEST(cli_Duration, BareIntegerMeansSeconds) {
+  EXPECT_EQ(Parsed("3"), 3s);
+  EXPECT_EQ(Parsed("86400"), 24h);
+}
+
+TEST(cli_Duration, RefusesZeroAndNegative) {
+  std::string why;
+  EXPECT_EQ(Refused("0", &why), Errc::invalid_duration);
+  EXPECT_NE(why.find("zero"), std::string::npos) << why;
+  EXPECT_EQ(Refused("0s"), Errc::invalid_duration);
+  EXPECT_EQ(Refused("0ms0s"), Errc::invalid_duration);
+  EXPECT_EQ(Refused("-1s", &why), Errc::invalid_duration);
+  EXPECT_NE(why.find("negative"), std::string::npos) << why;
+  EXPECT_EQ(Refused("-5"), Errc::invalid_duration);
+}
+
+TEST(cli_Duration, RefusesGarbage) {
+  for (std::string_view text : {"", "s", "abc", "10x", "1.5", "10 s", " 10s", "1m30", "1..5s", "ms",
+                                "1mss", "1e3s", "0x10s", "1S"}) {
+    std::string why;
+    EXPECT_EQ(Refused(text, &why), std::errc::invalid_argument) << "'" << text << "'";
+    EXPECT_NE(why.find("unit"), std::string::npos) << why;
+  }
+}
+
+TEST(cli_Duration, RefusesOverflow) {
+  EXPECT_EQ(Refused("9223372036854775808ns"), std::errc::result_out_of_range);
+  EXPECT_EQ(Refused("3000000h"), std::errc::result_out_of_range);
+  EXPECT_EQ(Refused("99999999999999999999999"), std::errc::result_out_of_range);
+  EXPECT_EQ(Refused("5000000000000000000ns5000000000000000000ns"), std::errc::result_out_of_range);
+  EXPECT_EQ(Parsed("9223372036854775807ns"), std::chrono::nanoseconds::max());
+}
+
+TEST(cli_Duration, FormatsForPeople) {
+  EXPECT_EQ(FormatDuration(7ns), "7ns");
+  EXPECT_EQ(FormatDuration(1500ns), "1us");
+  EXPECT_EQ(FormatDuration(250ms), "250ms");
+  EXPECT_EQ(FormatDuration(4299ms), "4.2s");  // Truncated: time left is never overstated.
+  EXPECT_EQ(FormatDuration(90s), "1m30s");
+  EXPECT_EQ(FormatDuration(2h + 3s), "2h0m3s");
+  EXPECT_EQ(FormatDuration(-1300ms), "-1.3s");
+  EXPECT_EQ(FormatDuration(0ns), "0ns");
+  EXPECT_EQ(FormatDuration(std::chrono::nanoseconds::min()), "-2562047h47m16s");
+}
+
+TEST(cli_Duration, FormattedWholeValuesParseBack) {
+  for (std::chrono::nanoseconds d :
+       {std::chrono::nanoseconds(7ns), std::chrono::nanoseconds(250ms),
+        std::chrono::nanoseconds(90s), std::chrono::nanoseconds(26h + 1min + 1s)}) {
+    EXPECT_EQ(Parsed(FormatDuration(d)), d) << FormatDuration(d);
+  }
+}
+
+}  // namespace
+}  // namespace shmlease::cli

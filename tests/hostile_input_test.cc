@@ -1,0 +1,469 @@
+// Bad and hostile input, in one process: bad names and durations, a full
+// table, and segment files that are damaged, planted or from another boot.
+// Each gets its own clear error (the Errc, and a detail naming the segment),
+// and nothing that was already held is disturbed: the table's state, and a
+// refused file's bytes, are the same afterwards.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "helpers/crash_util.h"
+#include "shmlease/shmlease.h"
+#include "test_util.h"
+
+namespace shmlease {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::DumpState;
+using testing::Join;
+using testing::MustOpen;
+using testing::ScopedSegmentName;
+using testing::TempDir;
+using testing::TestOptions;
+
+const std::string kNs(kSingularControllerNamespace);
+Key K(const std::string& lease) { return Key{kNs, "model", lease}; }
+
+// Every kind of name ValidateString refuses.
+std::vector<std::string> BadNames() {
+  std::vector<std::string> bad = {"",    " ",   "a b", "a\tb", "a\nb", "a\rb", "a.b",
+                                  "a#b", "a$b", ".",   "#",    "$",    "\x01", "a\x7f"};
+  bad.push_back(std::string("a\0b", 3));  // NUL would end a stored name early.
+  return bad;
+}
+
+class Hostile : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = MustOpen(TestOptions(seg_.name(), true, 4));
+    ASSERT_TRUE(store_);
+    ASSERT_FALSE(store_->ClaimLease(K("held"), {"holder", 60s}));
+    ASSERT_FALSE(store_->PinLease(K("held"), "pinner"));
+    before_ = DumpState(*store_);
+  }
+  void ExpectUndisturbed() {
+    EXPECT_EQ(DumpState(*store_), before_);
+    std::vector<std::string> problems;
+    EXPECT_FALSE(store_->Fsck(&problems)) << Join(problems);
+    EXPECT_FALSE(Token(store_, K("held"), "holder").Check());
+  }
+
+  ScopedSegmentName seg_;
+  std::shared_ptr<ShmStore> store_;
+  std::string before_;
+};
+
+TEST_F(Hostile, EveryRejectedNameInEveryPosition) {
+  for (const std::string& bad : BadNames()) {
+    SCOPED_TRACE("name '" + bad + "'");
+    EXPECT_EQ(ValidateString(bad), Errc::invalid_name);
+    const Key keys[] = {Key{bad, "model", "lease"}, Key{kNs, bad, "lease"}, Key{kNs, "model", bad}};
+    for (const Key& k : keys) {
+      EXPECT_EQ(store_->ClaimLease(k, {"holder", 1s}), Errc::invalid_name);
+      EXPECT_EQ(store_->ExtendLease(k, {"holder", 1s}), Errc::invalid_name);
+      EXPECT_EQ(store_->ClaimOrExtendLease(k, {"holder", 1s}), Errc::invalid_name);
+      EXPECT_EQ(store_->RevokeLease(k, "holder"), Errc::invalid_name);
+      EXPECT_EQ(store_->PinLease(k, "entity"), Errc::invalid_name);
+      EXPECT_EQ(store_->UnpinLease(k, "entity"), Errc::invalid_name);
+      EXPECT_EQ(store_->WaitUntilFree(k, {}), Errc::invalid_name);
+      LeaseMap out;
+      const Key one[] = {k};
+      EXPECT_EQ(store_->Leases(&out, one), Errc::invalid_name);
+      TokenCache cache;
+      EXPECT_EQ(store_->CheckLease(k, "holder", &cache), Errc::not_held);
+    }
+    // As the holder or entity, of a lease that exists.
+    EXPECT_EQ(store_->ClaimLease(K("other"), {bad, 1s}), Errc::invalid_name);
+    EXPECT_EQ(store_->ClaimOrExtendLease(K("held"), {bad, 1s}), Errc::invalid_name);
+    EXPECT_EQ(store_->ExtendLease(K("held"), {bad, 1s}), Errc::invalid_name);
+    EXPECT_EQ(store_->RevokeLease(K("held"), bad), Errc::invalid_name);
+    EXPECT_EQ(store_->PinLease(K("held"), bad), Errc::invalid_name);
+    EXPECT_EQ(store_->UnpinLease(K("held"), bad), Errc::invalid_name);
+    LeaseMap out;
+    EXPECT_EQ(store_->LeaseGroup(bad, "model", &out), Errc::invalid_name);
+    EXPECT_EQ(store_->LeaseGroup(kNs, bad, &out), Errc::invalid_name);
+    TokenCache cache;
+    EXPECT_EQ(store_->CheckLease(K("held"), bad, &cache), Errc::not_held);
+  }
+  ExpectUndisturbed();
+}
+
+TEST_F(Hostile, NamesOneByteOverTheBound) {
+  const std::string max(kMaxNameLength, 'x');
+  const std::string over(kMaxNameLength + 1, 'x');
+  EXPECT_EQ(ValidateName(over), Errc::name_too_long);
+  EXPECT_EQ(store_->ClaimLease(Key{over, "model", "lease"}, {"holder", 1s}), Errc::name_too_long);
+  EXPECT_EQ(store_->ClaimLease(Key{kNs, over, "lease"}, {"holder", 1s}), Errc::name_too_long);
+  EXPECT_EQ(store_->ClaimLease(K(over), {"holder", 1s}), Errc::name_too_long);
+  EXPECT_EQ(store_->ClaimLease(K("lease"), {over, 1s}), Errc::name_too_long);
+  EXPECT_EQ(store_->ClaimOrExtendLease(K("held"), {over, 1s}), Errc::name_too_long);
+  EXPECT_EQ(store_->RevokeLease(K("held"), over), Errc::name_too_long);
+  EXPECT_EQ(store_->PinLease(K("held"), over), Errc::name_too_long);
+  EXPECT_EQ(store_->UnpinLease(K("held"), over), Errc::name_too_long);
+  // A name that only differs past the bound must never alias a stored one.
+  TokenCache cache;
+  EXPECT_EQ(store_->CheckLease(K("held"), "holder" + std::string(kMaxNameLength, 'z'), &cache),
+            Errc::not_held);
+  ExpectUndisturbed();
+  // Exactly at the bound is fine, and comes back whole.
+  const Key k{max, max, max};
+  ASSERT_FALSE(store_->ClaimLease(k, {max, 1s}));
+  ASSERT_FALSE(store_->PinLease(k, max));
+  LeaseMap leases;
+  ASSERT_FALSE(store_->Leases(&leases));
+  ASSERT_TRUE(leases.count(k));
+  EXPECT_EQ(leases[k].holder, max);
+  PinMap pins;
+  ASSERT_FALSE(store_->Pinned(&pins));
+  EXPECT_EQ(pins[k], std::vector<std::string>{max});
+}
+
+TEST_F(Hostile, ZeroNegativeAndOverflowingDurations) {
+  using std::chrono::nanoseconds;
+  for (nanoseconds d : {nanoseconds(0), nanoseconds(-1), nanoseconds(-3'600'000'000'000),
+                        nanoseconds::min(), nanoseconds::max(),
+                        // Fits alone, overflows once added to now.
+                        nanoseconds::max() - nanoseconds(1)}) {
+    SCOPED_TRACE(d.count());
+    EXPECT_EQ(store_->ClaimLease(K("new"), {"holder", d}), Errc::invalid_duration);
+    EXPECT_EQ(store_->ClaimOrExtendLease(K("held"), {"holder", d}), Errc::invalid_duration);
+    EXPECT_EQ(store_->ExtendLease(K("held"), {"holder", d}), Errc::invalid_duration);
+    EXPECT_EQ(store_->ClaimOrExtendLease(K("held"), {"intruder", d}), Errc::invalid_duration);
+  }
+  ExpectUndisturbed();
+  // The longest duration that still fits on the clock is a valid (very long) lease.
+  const nanoseconds longest = nanoseconds::max() - store_->Now().time_since_epoch();
+  ASSERT_FALSE(store_->ClaimLease(K("forever"), {"holder", longest}));
+  ASSERT_FALSE(store_->AdvanceFakeClock(24h * 365 * 100));
+  EXPECT_FALSE(Token(store_, K("forever"), "holder").Check());
+  std::vector<std::string> problems;
+  EXPECT_FALSE(store_->Fsck(&problems)) << Join(problems);
+}
+
+TEST(HostileOptions, BadTimeoutsCapacitiesAndSegmentNames) {
+  ScopedSegmentName seg;
+  std::error_code ec;
+  std::string detail;
+  ShmStoreOptions o = TestOptions(seg.name());
+  o.lock_timeout = 0s;
+  EXPECT_FALSE(ShmStore::OpenOrCreate(o, ec, &detail));
+  EXPECT_EQ(ec, Errc::invalid_duration);
+  o = TestOptions(seg.name());
+  o.init_timeout = -1s;
+  EXPECT_FALSE(ShmStore::OpenOrCreate(o, ec, &detail));
+  EXPECT_EQ(ec, Errc::invalid_duration);
+  for (std::size_t capacity : {std::size_t{0}, std::numeric_limits<std::size_t>::max()}) {
+    o = TestOptions(seg.name(), true, capacity);
+    EXPECT_FALSE(ShmStore::OpenOrCreate(o, ec, &detail));
+    EXPECT_EQ(ec, Errc::invalid_capacity);
+  }
+  for (const std::string& name : {std::string(""), std::string("/"), std::string(251, 'n')}) {
+    o = TestOptions(name);
+    EXPECT_FALSE(ShmStore::OpenOrCreate(o, ec, &detail));
+    EXPECT_EQ(ec, Errc::invalid_segment_name) << name;
+  }
+  o = TestOptions("/nonexistent-dir-for-shmlease/segment");
+  EXPECT_FALSE(ShmStore::OpenOrCreate(o, ec, &detail));
+  EXPECT_TRUE(ec == Errc::segment_not_found || ec == Errc::io_error) << ec.message();
+  EXPECT_NE(detail.find("/nonexistent-dir-for-shmlease/segment"), std::string::npos) << detail;
+  EXPECT_FALSE(ShmStore::Open(TestOptions(seg.name()), ec, &detail));
+  EXPECT_EQ(ec, Errc::segment_not_found);
+}
+
+TEST_F(Hostile, FullTable) {
+  // Capacity 4: "held" plus three more.
+  for (const char* l : {"a", "b", "c"}) ASSERT_FALSE(store_->ClaimLease(K(l), {"holder", 60s}));
+  const std::string full = DumpState(*store_);
+  EXPECT_EQ(store_->ClaimLease(K("d"), {"holder", 1s}), Errc::table_full);
+  EXPECT_EQ(store_->ClaimOrExtendLease(K("d"), {"holder", 1s}), Errc::table_full);
+  EXPECT_EQ(store_->PinLease(K("d"), "entity"), Errc::table_full);
+  EXPECT_EQ(DumpState(*store_), full) << "a refused claim changed the table";
+  // Existing leases still work: extend, deny, pin.
+  EXPECT_FALSE(store_->ClaimOrExtendLease(K("a"), {"holder", 120s}));
+  EXPECT_FALSE(store_->ExtendLease(K("b"), {"holder", 120s}));
+  EXPECT_EQ(store_->ClaimOrExtendLease(K("c"), {"intruder", 1s}), Errc::claim_denied);
+  EXPECT_FALSE(store_->PinLease(K("c"), "entity"));
+  EXPECT_FALSE(store_->UnpinLease(K("c"), "entity"));
+  for (int i = 1; i < static_cast<int>(kMaxPinsPerLease); ++i) {
+    EXPECT_FALSE(store_->PinLease(K("held"), "p" + std::to_string(i)));
+  }
+  EXPECT_EQ(store_->PinLease(K("held"), "one-too-many"), Errc::too_many_pins);
+  // Once one lease is given up, a new one fits.
+  EXPECT_FALSE(store_->RevokeLease(K("a"), "holder"));
+  EXPECT_FALSE(store_->ClaimLease(K("d"), {"holder", 1s}));
+  // Expired leases are swept to make room.
+  ASSERT_FALSE(store_->AdvanceFakeClock(2s));
+  EXPECT_FALSE(store_->ClaimLease(K("e"), {"holder", 1s}));
+  LeaseMap leases;
+  ASSERT_FALSE(store_->Leases(&leases));
+  for (const char* l : {"held", "b", "c", "e"}) EXPECT_TRUE(leases.count(K(l))) << l;
+  std::vector<std::string> problems;
+  EXPECT_FALSE(store_->Fsck(&problems)) << Join(problems);
+}
+
+// ------------------------------------------------------------ segment files
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+void WriteFile(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+template <typename T>
+void Poke(std::string* bytes, std::size_t offset, T value) {
+  ASSERT_LE(offset + sizeof value, bytes->size());
+  std::memcpy(bytes->data() + offset, &value, sizeof value);
+}
+
+class HostileFile : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(dir_.ok());
+    good_ = dir_.File("good");
+    auto s = MustOpen(TestOptions(good_, false, 4));
+    ASSERT_TRUE(s);
+    ASSERT_FALSE(s->ClaimLease(K("held"), {"holder", 600s}));
+    ASSERT_FALSE(s->PinLease(K("pinned"), "pinner"));
+    s.reset();
+    good_bytes_ = ReadFile(good_);
+    ASSERT_GT(good_bytes_.size(), internal::kHeaderBytes);
+  }
+
+  // Writes `bytes` as a segment file, then opens it every way there is: each
+  // must fail with `want`, say why in a detail naming the file, and leave
+  // the file as it was.
+  void ExpectRefused(const std::string& bytes, Errc want, const std::string& why) {
+    const std::string path = dir_.File("bad");
+    WriteFile(path, bytes);
+    for (int how = 0; how < 3; ++how) {
+      SCOPED_TRACE(how);
+      ShmStoreOptions o = TestOptions(path, false, 4);
+      o.read_only = how == 2;
+      std::error_code ec;
+      std::string detail;
+      auto s = how == 0 ? ShmStore::OpenOrCreate(o, ec, &detail) : ShmStore::Open(o, ec, &detail);
+      EXPECT_FALSE(s);
+      EXPECT_EQ(ec, want) << ec.message() << ": " << detail;
+      EXPECT_NE(detail.find(path), std::string::npos) << detail;
+      EXPECT_NE(detail.find(why), std::string::npos) << detail;
+      EXPECT_TRUE(ReadFile(path) == bytes) << "refusing the segment changed it";
+    }
+  }
+
+  TempDir dir_;
+  std::string good_;
+  std::string good_bytes_;
+};
+
+TEST_F(HostileFile, WrongMagic) {
+  std::string b = good_bytes_;
+  Poke<std::uint64_t>(&b, offsetof(internal::SegmentHeader, magic), 0x0123456789ABCDEFULL);
+  ExpectRefused(b, Errc::corrupt_segment, "magic");
+}
+
+TEST_F(HostileFile, NewerLayoutVersion) {
+  std::string b = good_bytes_;
+  Poke<std::uint32_t>(&b, offsetof(internal::SegmentHeader, layout_version),
+                      internal::kLayoutVersion + 1);
+  ExpectRefused(b, Errc::incompatible_segment, "layout version");
+  b = good_bytes_;
+  Poke<std::uint32_t>(&b, offsetof(internal::SegmentHeader, name_max), 128);
+  ExpectRefused(b, Errc::incompatible_segment, "structure sizes");
+}
+
+TEST_F(HostileFile, PlantedLockOfAnotherKind) {
+  // A priority-inheriting mutex "held" by a thread that does not exist makes
+  // glibc abort the locking process (found by fuzz/segment_fuzz.cc).
+  std::string b = good_bytes_;
+  int kind;
+  const std::size_t at =
+      offsetof(internal::SegmentHeader, mutex) + offsetof(pthread_mutex_t, __data.__kind);
+  std::memcpy(&kind, b.data() + at, sizeof kind);
+  Poke<int>(&b, at, kind | 32 /* glibc: PTHREAD_MUTEX_PRIO_INHERIT_NP */);
+  Poke<int>(&b,
+            offsetof(internal::SegmentHeader, mutex) + offsetof(pthread_mutex_t, __data.__owner),
+            0x3FFFFFF0);
+  ExpectRefused(b, Errc::corrupt_segment, "damaged lock");
+}
+
+TEST_F(HostileFile, ImpossibleGeometry) {
+  for (std::uint64_t capacity : {std::uint64_t{0}, ~std::uint64_t{0}, std::uint64_t{100}}) {
+    SCOPED_TRACE(capacity);
+    std::string b = good_bytes_;
+    Poke<std::uint64_t>(&b, offsetof(internal::SegmentHeader, capacity), capacity);
+    // 100 is possible, but not with the slot count and size this file has.
+    ExpectRefused(b, Errc::corrupt_segment, capacity == 100 ? "sizes" : "impossible header");
+  }
+  std::string b = good_bytes_;
+  Poke<std::uint64_t>(&b, offsetof(internal::SegmentHeader, slot_count), 1u << 30);
+  ExpectRefused(b, Errc::corrupt_segment, "inconsistent table sizes");
+}
+
+TEST_F(HostileFile, Truncated) {
+  ExpectRefused(good_bytes_.substr(0, good_bytes_.size() / 2), Errc::corrupt_segment, "truncated");
+  ExpectRefused(good_bytes_.substr(0, 100), Errc::corrupt_segment, "truncated");
+  ExpectRefused(good_bytes_ + std::string(4096, '\0'), Errc::corrupt_segment, "extended");
+}
+
+TEST_F(HostileFile, RandomBytes) {
+  std::mt19937_64 rng(42);
+  for (std::size_t size : {good_bytes_.size(), std::size_t{4096}, std::size_t{100'000}}) {
+    std::string b(size, '\0');
+    for (char& c : b) c = static_cast<char>(rng());
+    b[0] = 'x';  // A zero magic would mean "never initialised" (see AllZero).
+    ExpectRefused(b, Errc::corrupt_segment, "magic");
+  }
+}
+
+TEST_F(HostileFile, AllZeroIsAnUnfinishedCreation) {
+  // Zero bytes are what a creator that died before writing anything leaves.
+  const std::string zeros(good_bytes_.size(), '\0');
+  const std::string path = dir_.File("zero");
+  WriteFile(path, zeros);
+  std::error_code ec;
+  std::string detail;
+  EXPECT_FALSE(ShmStore::Open(TestOptions(path, false, 4), ec, &detail));
+  EXPECT_EQ(ec, Errc::corrupt_segment);
+  EXPECT_NE(detail.find(path), std::string::npos) << detail;
+  EXPECT_NE(detail.find("never initialised"), std::string::npos) << detail;
+  EXPECT_TRUE(ReadFile(path) == zeros);
+  // Creating takes it over: there was nothing in it to lose.
+  auto s = MustOpen(TestOptions(path, false, 4));
+  ASSERT_TRUE(s);
+  EXPECT_FALSE(s->ClaimLease(K("mine"), {"holder", 1s}));
+}
+
+TEST_F(HostileFile, DamagedSlotsAreReportedNotFollowed) {
+  // Find the occupied slots, then break them the ways a hostile process could.
+  std::string b = good_bytes_;
+  std::uint64_t slots;
+  std::memcpy(&slots, b.data() + offsetof(internal::SegmentHeader, slot_count), sizeof slots);
+  std::vector<std::size_t> occupied;
+  for (std::uint64_t i = 0; i < slots; ++i) {
+    std::size_t at = internal::kHeaderBytes + i * sizeof(internal::SlotHot);
+    std::uint32_t state;
+    std::memcpy(&state, b.data() + at + offsetof(internal::SlotHot, state), sizeof state);
+    if (state & internal::kOccupied) occupied.push_back(at);
+  }
+  ASSERT_EQ(occupied.size(), 2u);
+  for (std::size_t at : occupied) {
+    Poke<std::uint32_t>(&b, at + offsetof(internal::SlotHot, pin_count), 0xFFFFFFFFu);
+    Poke<std::uint32_t>(&b, at + offsetof(internal::SlotHot, max_probe), 0xFFFFFFFFu);
+  }
+  // A committed journal record pointing far outside the table.
+  const std::size_t j = offsetof(internal::SegmentHeader, journal);
+  Poke<std::uint32_t>(&b, j + offsetof(internal::Journal, committed), 1);
+  Poke<std::uint32_t>(&b, j + offsetof(internal::Journal, slot_index), 0xFFFFFFF0u);
+  Poke<std::uint32_t>(&b, j + offsetof(internal::Journal, home_index), 0xFFFFFFF0u);
+  Poke<std::uint32_t>(&b, j + offsetof(internal::Journal, pin_count), 0xFFFFFFFFu);
+  const std::string path = dir_.File("damaged");
+  WriteFile(path, b);
+
+  auto s = MustOpen(TestOptions(path, false, 4));
+  ASSERT_TRUE(s);
+  PinMap pins;
+  EXPECT_FALSE(s->Pinned(&pins));
+  for (const auto& [key, entities] : pins) EXPECT_LE(entities.size(), kMaxPinsPerLease);
+  std::vector<LeaseEntry> entries;
+  EXPECT_FALSE(s->Snapshot(&entries));
+  LeaseMap leases;
+  const Key one[] = {K("held"), K("nowhere")};
+  EXPECT_FALSE(s->Leases(&leases, one));
+  ShmStats stats;
+  EXPECT_FALSE(s->GetStats(&stats));
+  std::vector<std::string> problems;
+  EXPECT_EQ(s->Fsck(&problems), Errc::corrupt_segment);
+  const std::string all = Join(problems);
+  EXPECT_NE(all.find("pin count"), std::string::npos) << all;
+  EXPECT_NE(all.find("probe distance"), std::string::npos) << all;
+  EXPECT_NE(all.find("journal"), std::string::npos) << all;
+  // A writer still works: its own commit replaces the bogus journal record.
+  EXPECT_FALSE(s->ClaimLease(K("fresh"), {"holder", 1s}));
+  EXPECT_FALSE(Token(s, K("fresh"), "holder").Check());
+}
+
+TEST_F(HostileFile, ForeignOwnerRefusedUnlessTrusted) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to give the file to another user";
+  constexpr std::uint32_t kNobody = 65534;
+  ASSERT_EQ(chown(good_.c_str(), kNobody, kNobody), 0);
+  for (bool create : {true, false}) {
+    std::error_code ec;
+    std::string detail;
+    ShmStoreOptions o = TestOptions(good_, false, 4);
+    auto s = create ? ShmStore::OpenOrCreate(o, ec, &detail) : ShmStore::Open(o, ec, &detail);
+    EXPECT_FALSE(s);
+    EXPECT_EQ(ec, Errc::foreign_owner);
+    EXPECT_NE(detail.find(good_), std::string::npos) << detail;
+    EXPECT_NE(detail.find("65534"), std::string::npos) << detail;
+  }
+  EXPECT_TRUE(ReadFile(good_) == good_bytes_);
+  for (int trust = 0; trust < 2; ++trust) {
+    ShmStoreOptions o = TestOptions(good_, false, 4);
+    if (trust == 0) o.trusted_uids = {kNobody};
+    if (trust == 1) o.trust_any_owner = true;
+    auto s = MustOpen(o);
+    ASSERT_TRUE(s);
+    EXPECT_FALSE(Token(s, K("held"), "holder").Check());
+    ShmStats stats;
+    ASSERT_FALSE(s->GetStats(&stats));
+    EXPECT_EQ(stats.owner_uid, kNobody);
+  }
+}
+
+TEST(HostileShm, ForeignOwnerOfASharedMemoryName) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to give the segment to another user";
+  ScopedSegmentName seg;
+  {
+    auto s = MustOpen(TestOptions(seg.name()));
+    ASSERT_TRUE(s);
+  }
+  const std::string path = ShmStore::PathOf(seg.name());
+  ASSERT_EQ(chown(path.c_str(), 65534, 65534), 0);
+  std::error_code ec;
+  std::string detail;
+  EXPECT_FALSE(ShmStore::OpenOrCreate(TestOptions(seg.name()), ec, &detail));
+  EXPECT_EQ(ec, Errc::foreign_owner);
+  EXPECT_NE(detail.find(path), std::string::npos) << detail;
+  ShmStoreOptions o = TestOptions(seg.name());
+  o.trusted_uids = {65534};
+  EXPECT_TRUE(MustOpen(o));
+}
+
+TEST_F(HostileFile, EarlierBootClearsHoldersKeepsPins) {
+  std::string b = good_bytes_;
+  char old_boot[sizeof(internal::SegmentHeader::boot_id)] = "00000000-dead-beef-0000-000000000000";
+  std::memcpy(b.data() + offsetof(internal::SegmentHeader, boot_id), old_boot, sizeof old_boot);
+  WriteFile(good_, b);
+  auto s = MustOpen(TestOptions(good_, false, 4));
+  ASSERT_TRUE(s);
+  LeaseMap leases;
+  ASSERT_FALSE(s->Leases(&leases));
+  EXPECT_TRUE(leases.empty()) << "a holder's expiry from another boot was trusted";
+  PinMap pins;
+  ASSERT_FALSE(s->Pinned(&pins));
+  EXPECT_EQ(pins, (PinMap{{K("pinned"), {"pinner"}}}));
+  std::vector<std::string> problems;
+  EXPECT_FALSE(s->Fsck(&problems)) << Join(problems);
+  // Reset once: a lease claimed now survives the next open.
+  ASSERT_FALSE(s->ClaimLease(K("held"), {"new-holder", 60s}));
+  auto again = MustOpen(TestOptions(good_, false, 4));
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(Token(again, K("held"), "new-holder").Check());
+}
+
+}  // namespace
+}  // namespace shmlease

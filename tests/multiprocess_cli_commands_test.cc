@@ -1,0 +1,531 @@
+// The shmlease command driven as a user would: every subcommand, every exit
+// code, bad flags and names, missing and corrupt segments, JSON read back.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cli_tool.h"
+#include "test_util.h"
+
+namespace shmlease {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+using testing::RunTool;
+using testing::ScopedSegmentName;
+using testing::ScopedTempDir;
+using testing::ToolProcess;
+using testing::ToolResult;
+
+// Runs shmlease on the test's own segment (--segment first, as a global option).
+// Suites are named cli_* so that `ctest -R cli` selects the command's tests.
+class cli_Commands : public ::testing::Test {
+ protected:
+  ToolResult Run(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--segment", segment_.name()});
+    return RunTool(args);
+  }
+  json Json(std::vector<std::string> args) {
+    ToolResult r = Run(std::move(args));
+    EXPECT_EQ(r.code, 0) << r;
+    return json::parse(r.out);
+  }
+  const std::string& name() const { return segment_.name(); }
+
+  ScopedSegmentName segment_;
+};
+
+bool Contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+TEST_F(cli_Commands, HelpOnEverySubcommand) {
+  ToolResult top = RunTool({"--help"});
+  EXPECT_EQ(top.code, 0) << top;
+  for (const char* sub : {"create", "destroy", "claim", "extend", "revoke", "check", "wait", "pin",
+                          "unpin", "pinned", "dump", "stat", "fsck", "run"}) {
+    EXPECT_TRUE(Contains(top.out, sub)) << sub;
+    ToolResult r = RunTool({sub, "--help"});
+    EXPECT_EQ(r.code, 0) << sub << ": " << r;
+    EXPECT_TRUE(Contains(r.out, std::string("shmlease ") + sub)) << r;
+  }
+  ToolResult run = RunTool({"run", "--help"});
+  EXPECT_TRUE(Contains(run.out, "--kill-after")) << run;
+}
+
+TEST_F(cli_Commands, CreateStatDestroy) {
+  ToolResult r = Run({"create", "--capacity", "16", "--mode", "0640"});
+  ASSERT_EQ(r.code, 0) << r;
+  json stat = Json({"stat", "--json"});
+  EXPECT_EQ(stat["capacity"], 16);
+  EXPECT_EQ(stat["used"], 0);
+  EXPECT_EQ(stat["mode"], "0640");
+  EXPECT_EQ(stat["path"], "/dev/shm/" + name());
+  EXPECT_EQ(stat["owner_uid"], geteuid());
+  EXPECT_GT(stat["layout_version"].get<int>(), 0);
+  EXPECT_EQ(stat["recoveries"], 0);
+
+  ToolResult text = Run({"stat"});
+  EXPECT_EQ(text.code, 0) << text;
+  for (const char* field :
+       {"path:", "owner:", "mode:", "capacity:", "used:", "layout version:", "recoveries:"}) {
+    EXPECT_TRUE(Contains(text.out, field)) << field << "\n" << text;
+  }
+
+  // An existing compatible segment is fine and keeps its shape.
+  r = Run({"create"});
+  EXPECT_EQ(r.code, 0) << r;
+  r = Run({"create", "--capacity", "32"});
+  EXPECT_EQ(r.code, 0) << r;
+  EXPECT_TRUE(Contains(r.err, "capacity 16")) << r;
+  EXPECT_EQ(Json({"stat", "--json"})["capacity"], 16);
+
+  r = Run({"destroy"});
+  EXPECT_EQ(r.code, 0) << r;
+  r = Run({"stat"});
+  EXPECT_EQ(r.code, 3) << r;
+  r = Run({"destroy"});
+  EXPECT_EQ(r.code, 3) << r;
+  r = Run({"destroy", "--force"});
+  EXPECT_EQ(r.code, 0) << r;
+}
+
+TEST_F(cli_Commands, ClaimDeniedNamesHolderAndTimeLeft) {
+  ToolResult r = Run({"claim", "db", "--holder", "alice", "--for", "1h"});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_EQ(r.out, "");
+  r = Run({"claim", "db", "--holder", "bob", "--for", "10s"});
+  EXPECT_EQ(r.code, 1) << r;
+  EXPECT_TRUE(Contains(r.err, "'alice'")) << r;
+  EXPECT_TRUE(Contains(r.err, "for another 59m")) << r;
+  // The holder claiming again extends.
+  r = Run({"claim", "db", "--holder", "alice", "--for", "2h"});
+  EXPECT_EQ(r.code, 0) << r;
+  json dump = Json({"dump", "--json"});
+  ASSERT_EQ(dump["leases"].size(), 1u) << dump;
+  EXPECT_GT(dump["leases"][0]["expires_in_ms"].get<std::int64_t>(), 3'600'000);
+}
+
+TEST_F(cli_Commands, ExtendOnlyByTheHolder) {
+  ToolResult r = Run({"extend", "db", "--holder", "alice", "--for", "10s"});
+  EXPECT_EQ(r.code, 1) << r;  // Nobody holds it; the segment is created on the way.
+  EXPECT_TRUE(Contains(r.err, "not held by anyone")) << r;
+  ASSERT_EQ(Run({"claim", "db", "--holder", "alice", "--for", "10s"}).code, 0);
+  r = Run({"extend", "db", "--holder", "alice", "--for", "1h"});
+  EXPECT_EQ(r.code, 0) << r;
+  r = Run({"extend", "db", "--holder", "bob", "--for", "1h"});
+  EXPECT_EQ(r.code, 1) << r;
+  EXPECT_TRUE(Contains(r.err, "'alice'")) << r;
+  json dump = Json({"dump", "--json"});
+  EXPECT_EQ(dump["leases"][0]["holder"], "alice");
+  EXPECT_GT(dump["leases"][0]["expires_in_ms"].get<std::int64_t>(), 10'000);
+}
+
+TEST_F(cli_Commands, RevokeOnlyByTheHolder) {
+  ToolResult r = Run({"revoke", "db", "--holder", "alice"});
+  EXPECT_EQ(r.code, 1) << r;  // No segment: nobody holds anything.
+  ASSERT_EQ(Run({"claim", "db", "--holder", "alice", "--for", "1h"}).code, 0);
+  r = Run({"revoke", "db", "--holder", "bob"});
+  EXPECT_EQ(r.code, 1) << r;
+  EXPECT_EQ(Run({"check", "db", "--holder", "alice"}).code, 0);
+  r = Run({"revoke", "db", "--holder", "alice"});
+  EXPECT_EQ(r.code, 0) << r;
+  EXPECT_EQ(Run({"check", "db", "--holder", "alice"}).code, 1);
+  r = Run({"revoke", "db", "--holder", "alice"});
+  EXPECT_EQ(r.code, 1) << r;
+  // Freed at once: another holder can claim.
+  EXPECT_EQ(Run({"claim", "db", "--holder", "bob", "--for", "1h"}).code, 0);
+}
+
+TEST_F(cli_Commands, CheckIsSilentUnlessVerbose) {
+  ToolResult r = Run({"check", "db", "--holder", "alice"});
+  EXPECT_EQ(r.code, 3) << r;  // Read-only command, no segment.
+  ASSERT_EQ(Run({"claim", "db", "--holder", "alice", "--for", "1h"}).code, 0);
+  r = Run({"check", "db", "--holder", "alice"});
+  EXPECT_EQ(r.code, 0) << r;
+  EXPECT_EQ(r.out + r.err, "");
+  r = Run({"check", "db", "--holder", "bob"});
+  EXPECT_EQ(r.code, 1) << r;
+  EXPECT_EQ(r.out + r.err, "");
+  r = Run({"check", "db", "--holder", "bob", "--verbose"});
+  EXPECT_EQ(r.code, 1) << r;
+  EXPECT_TRUE(Contains(r.out, "does not hold")) << r;
+  r = Run({"check", "db", "--holder", "alice", "-v"});
+  EXPECT_EQ(r.code, 0) << r;
+  EXPECT_TRUE(Contains(r.out, "'alice' holds")) << r;
+  EXPECT_EQ(Run({"check", "other", "--holder", "alice"}).code, 1);
+}
+
+TEST_F(cli_Commands, ExpiredLeaseIsFree) {
+  ASSERT_EQ(Run({"claim", "db", "--holder", "alice", "--for", "300ms"}).code, 0);
+  // wait returns once the lease has run out; then it is free for anyone.
+  ToolResult r = Run({"wait", "db", "--timeout", "1m"});
+  EXPECT_EQ(r.code, 0) << r;
+  EXPECT_EQ(Run({"check", "db", "--holder", "alice"}).code, 1);
+  EXPECT_EQ(Run({"claim", "db", "--holder", "bob", "--for", "1h"}).code, 0);
+}
+
+TEST_F(cli_Commands, WaitReturnsAtOnceWithoutSegmentOrLease) {
+  ToolResult r = Run({"wait", "db"});
+  EXPECT_EQ(r.code, 0) << r;
+  ASSERT_EQ(Run({"create"}).code, 0);
+  r = Run({"wait", "db"});
+  EXPECT_EQ(r.code, 0) << r;
+}
+
+TEST_F(cli_Commands, WaitTimesOutWhileHeld) {
+  ASSERT_EQ(Run({"claim", "db", "--holder", "alice", "--for", "1h"}).code, 0);
+  ToolResult r = Run({"wait", "db", "--timeout", "200ms"});
+  EXPECT_EQ(r.code, 1) << r;
+  EXPECT_TRUE(Contains(r.err, "timed out")) << r;
+  EXPECT_TRUE(Contains(r.err, "'alice'")) << r;
+}
+
+TEST_F(cli_Commands, WaitReturnsWhenRevoked) {
+  ASSERT_EQ(Run({"claim", "db", "--holder", "alice", "--for", "1h"}).code, 0);
+  ToolProcess waiter({"--segment", name(), "wait", "db"});
+  ASSERT_TRUE(waiter.started());
+  // Whether the waiter is asleep yet or not, it must come back with 0 once the
+  // lease is revoked, and never while it is held for another hour.
+  ASSERT_EQ(Run({"revoke", "db", "--holder", "alice"}).code, 0);
+  EXPECT_EQ(waiter.ExitCode(), 0) << waiter.err();
+}
+
+TEST_F(cli_Commands, PinUnpinPinned) {
+  ToolResult r = Run({"pinned"});
+  EXPECT_EQ(r.code, 3) << r;
+  EXPECT_EQ(Run({"unpin", "db", "--entity", "e1"}).code, 0);  // No segment, no pin.
+  ASSERT_EQ(Run({"pin", "db", "--entity", "e2"}).code, 0);    // Creates the segment.
+  ASSERT_EQ(Run({"pin", "db", "--entity", "e1"}).code, 0);
+  ASSERT_EQ(Run({"pin", "db", "--entity", "e1"}).code, 0);  // Idempotent.
+  ASSERT_EQ(Run({"--model", "m2", "pin", "cache", "--entity", "e3"}).code, 0);
+
+  json pinned = Json({"pinned", "--json"});
+  ASSERT_EQ(pinned["leases"].size(), 2u) << pinned;
+  // Sorted by namespace, model, lease: model "local" before "m2".
+  EXPECT_EQ(pinned["leases"][0]["lease"], "db");
+  EXPECT_EQ(pinned["leases"][0]["pinned_by"], json::array({"e1", "e2"}));
+  EXPECT_EQ(pinned["leases"][1]["lease"], "cache");
+  EXPECT_EQ(pinned["leases"][1]["model"], "m2");
+  EXPECT_EQ(pinned["leases"][1]["pinned_by"], json::array({"e3"}));
+  json only_local = Json({"pinned", "--json", "--model", "local"});
+  ASSERT_EQ(only_local["leases"].size(), 1u) << only_local;
+
+  r = Run({"pinned"});
+  EXPECT_EQ(r.code, 0) << r;
+  EXPECT_TRUE(Contains(r.out, "e1,e2")) << r;
+
+  EXPECT_EQ(Run({"unpin", "db", "--entity", "e1"}).code, 0);
+  EXPECT_EQ(Run({"unpin", "db", "--entity", "nobody"}).code, 0);
+  pinned = Json({"pinned", "--json"});
+  EXPECT_EQ(pinned["leases"][0]["pinned_by"], json::array({"e2"}));
+}
+
+TEST_F(cli_Commands, PinKeepsAnExpiredLeaseHeld) {
+  // Pinned first (a pin on a free lease is kept for the next holder), so that
+  // however slowly the commands start, the lease cannot lapse in between.
+  ASSERT_EQ(Run({"pin", "db", "--entity", "keeper"}).code, 0);
+  ASSERT_EQ(Run({"claim", "db", "--holder", "alice", "--for", "300ms"}).code, 0);
+  // Polled with a bound: the kernel gives no event for "a time has passed".
+  json entry;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  do {
+    entry = Json({"dump", "--json"})["leases"][0];
+  } while (entry["expires_in_ms"].get<std::int64_t>() >= 0 &&
+           std::chrono::steady_clock::now() < deadline);
+  EXPECT_LT(entry["expires_in_ms"].get<std::int64_t>(), 0) << entry;
+  EXPECT_EQ(entry["holder"], "alice");
+  EXPECT_EQ(Run({"check", "db", "--holder", "alice"}).code, 0);
+  EXPECT_EQ(Run({"claim", "db", "--holder", "bob", "--for", "1h"}).code, 1);
+  // The last pin gone, a lease whose time ran out is free at once.
+  ASSERT_EQ(Run({"unpin", "db", "--entity", "keeper"}).code, 0);
+  EXPECT_EQ(Run({"claim", "db", "--holder", "bob", "--for", "1h"}).code, 0);
+}
+
+TEST_F(cli_Commands, TooManyPinsIsANo) {
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_EQ(Run({"pin", "db", "--entity", "e" + std::to_string(i)}).code, 0);
+  }
+  ToolResult r = Run({"pin", "db", "--entity", "e8"});
+  EXPECT_EQ(r.code, 1) << r;
+  EXPECT_TRUE(Contains(r.err, "too many pins")) << r;
+}
+
+TEST_F(cli_Commands, DumpJsonReadsBack) {
+  ASSERT_EQ(Run({"create", "--capacity", "64"}).code, 0);
+  ASSERT_EQ(Run({"claim", "db", "--holder", "alice", "--for", "1h"}).code, 0);
+  ASSERT_EQ(Run({"claim", "web", "--holder", "bob", "--for", "10m"}).code, 0);
+  ASSERT_EQ(Run({"--namespace", "application-leadership", "--model", "m-1", "claim", "app",
+                 "--holder", "unit-0", "--for", "1h"})
+                .code,
+            0);
+  ASSERT_EQ(Run({"pin", "web", "--entity", "ops"}).code, 0);
+  ASSERT_EQ(Run({"pin", "idle", "--entity", "ops"}).code, 0);  // Pinned, never held.
+
+  json dump = Json({"dump", "--json"});
+  EXPECT_EQ(dump["capacity"], 64);
+  EXPECT_EQ(dump["used"], 4);
+  const json& leases = dump["leases"];
+  ASSERT_EQ(leases.size(), 4u) << dump;
+  // Sorted by namespace, model, lease.
+  EXPECT_EQ(leases[0]["namespace"], "application-leadership");
+  EXPECT_EQ(leases[0]["model"], "m-1");
+  EXPECT_EQ(leases[0]["lease"], "app");
+  EXPECT_EQ(leases[0]["holder"], "unit-0");
+  EXPECT_EQ(leases[1]["lease"], "db");
+  EXPECT_EQ(leases[2]["lease"], "idle");
+  EXPECT_EQ(leases[3]["lease"], "web");
+
+  const json& db = leases[1];
+  EXPECT_EQ(db["namespace"], "singular-controller");
+  EXPECT_EQ(db["model"], "local");
+  EXPECT_EQ(db["holder"], "alice");
+  ASSERT_TRUE(db["expires_in_ms"].is_number_integer()) << db;
+  EXPECT_GT(db["expires_in_ms"].get<std::int64_t>(), 3'500'000);
+  EXPECT_LE(db["expires_in_ms"].get<std::int64_t>(), 3'600'000);
+  EXPECT_EQ(db["pinned_by"], json::array());
+  EXPECT_TRUE(db["epoch"].is_number_unsigned()) << db;
+  EXPECT_GT(db["epoch"].get<std::uint64_t>(), 0u);
+  EXPECT_NE(db["epoch"], leases[3]["epoch"]);
+
+  const json& idle = leases[2];
+  EXPECT_TRUE(idle["holder"].is_null()) << idle;
+  EXPECT_FALSE(idle.contains("expires_in_ms")) << idle;
+  EXPECT_EQ(idle["pinned_by"], json::array({"ops"}));
+  EXPECT_EQ(leases[3]["pinned_by"], json::array({"ops"}));
+
+  // Filters apply only when given; `used` still counts the whole table.
+  json app_only = Json({"dump", "--json", "--namespace", "application-leadership"});
+  ASSERT_EQ(app_only["leases"].size(), 1u) << app_only;
+  EXPECT_EQ(app_only["used"], 4);
+  json local_only = Json({"--model", "local", "dump", "--json"});
+  EXPECT_EQ(local_only["leases"].size(), 3u) << local_only;
+}
+
+TEST_F(cli_Commands, DumpTextIsAlignedAndSorted) {
+  ASSERT_EQ(Run({"claim", "zeta", "--holder", "a-long-holder-name", "--for", "1h"}).code, 0);
+  ASSERT_EQ(Run({"claim", "alpha", "--holder", "b", "--for", "1h"}).code, 0);
+  ASSERT_EQ(Run({"pin", "alpha", "--entity", "ops"}).code, 0);
+  ToolResult r = Run({"dump"});
+  ASSERT_EQ(r.code, 0) << r;
+  std::istringstream lines(r.out);
+  std::string header, first, second, extra;
+  std::getline(lines, header);
+  std::getline(lines, first);
+  std::getline(lines, second);
+  EXPECT_FALSE(std::getline(lines, extra)) << r;
+  const std::vector<std::string> columns = {"NAMESPACE",  "MODEL",     "LEASE", "HOLDER",
+                                            "EXPIRES-IN", "PINNED-BY", "EPOCH"};
+  std::size_t last = 0;
+  for (const std::string& column : columns) {
+    std::size_t at = header.find(column);
+    ASSERT_NE(at, std::string::npos) << header;
+    EXPECT_GE(at, last);
+    last = at;
+    // Every row has a value starting exactly under each column's title.
+    for (const std::string* row : {&first, &second}) {
+      ASSERT_GT(row->size(), at) << *row;
+      EXPECT_NE((*row)[at], ' ') << column << " in '" << *row << "'";
+      if (at > 0) EXPECT_EQ((*row)[at - 1], ' ') << column << " in '" << *row << "'";
+    }
+  }
+  EXPECT_TRUE(Contains(first, "alpha")) << r;
+  EXPECT_TRUE(Contains(first, "ops")) << r;
+  EXPECT_TRUE(Contains(second, "zeta")) << r;
+  EXPECT_TRUE(Contains(second, "a-long-holder-name")) << r;
+}
+
+TEST_F(cli_Commands, DumpWatchPrintsOneJsonObjectPerLine) {
+  ASSERT_EQ(Run({"claim", "db", "--holder", "alice", "--for", "1h"}).code, 0);
+  ToolProcess watch({"--segment", name(), "dump", "--json", "--watch", "20ms"});
+  for (int i = 0; i < 3; ++i) {
+    std::optional<std::string> line = watch.ReadLine();
+    ASSERT_TRUE(line) << watch.err();
+    json dump = json::parse(*line);
+    ASSERT_EQ(dump["leases"].size(), 1u) << *line;
+    EXPECT_EQ(dump["leases"][0]["holder"], "alice");
+  }
+  watch.Signal(SIGTERM);
+  EXPECT_EQ(watch.ExitCode(), 128 + SIGTERM);
+}
+
+TEST_F(cli_Commands, FsckCleanSegment) {
+  ASSERT_EQ(Run({"claim", "db", "--holder", "alice", "--for", "1h"}).code, 0);
+  ToolResult r = Run({"fsck"});
+  EXPECT_EQ(r.code, 0) << r;
+  EXPECT_TRUE(Contains(r.out, "clean")) << r;
+  EXPECT_EQ(Run({"fsck", "--repair"}).code, 0);
+}
+
+TEST_F(cli_Commands, MissingSegment) {
+  for (std::vector<std::string> args : {std::vector<std::string>{"dump"},
+                                        {"dump", "--json"},
+                                        {"stat"},
+                                        {"fsck"},
+                                        {"pinned"},
+                                        {"check", "db", "--holder", "a"}}) {
+    ToolResult r = Run(args);
+    EXPECT_EQ(r.code, 3) << args[0] << ": " << r;
+    EXPECT_TRUE(Contains(r.err, name())) << r;
+    EXPECT_TRUE(Contains(r.err, "not found")) << r;
+  }
+  EXPECT_EQ(Run({"wait", "db"}).code, 0);
+  // Writing commands create it.
+  EXPECT_EQ(Run({"claim", "db", "--holder", "a", "--for", "1h"}).code, 0);
+  EXPECT_EQ(Run({"stat"}).code, 0);
+}
+
+TEST_F(cli_Commands, CorruptSegment) {
+  ScopedTempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  const std::string path = dir.path() + "/garbage.seg";
+  {
+    std::ofstream out(path, std::ios::binary);
+    for (int i = 0; i < 100'000; ++i) out.put(static_cast<char>(i * 131 + 7));
+  }
+  for (std::vector<std::string> args : {std::vector<std::string>{"dump"},
+                                        {"dump", "--json"},
+                                        {"stat"},
+                                        {"fsck"},
+                                        {"pinned"},
+                                        {"check", "db", "--holder", "a"},
+                                        {"claim", "db", "--holder", "a", "--for", "1s"},
+                                        {"wait", "db"},
+                                        {"run", "db", "--for", "1s", "--", "true"}}) {
+    args.insert(args.begin(), {"--segment", path});
+    ToolResult r = RunTool(args);
+    EXPECT_EQ(r.code, 3) << args[2] << ": " << r;
+    EXPECT_TRUE(Contains(r.err, path)) << r;
+    EXPECT_TRUE(Contains(r.err, "corrupt")) << r;
+  }
+  // A file that is not a segment is only removed when asked twice.
+  ToolResult r = RunTool({"--segment", path, "destroy"});
+  EXPECT_EQ(r.code, 3) << r;
+  EXPECT_EQ(access(path.c_str(), F_OK), 0);
+  r = RunTool({"--segment", path, "destroy", "--force"});
+  EXPECT_EQ(r.code, 0) << r;
+  EXPECT_NE(access(path.c_str(), F_OK), 0);
+
+  // Shorter than a header.
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << "short";
+  }
+  r = RunTool({"--segment", path, "dump"});
+  EXPECT_EQ(r.code, 3) << r;
+  EXPECT_TRUE(Contains(r.err, "truncated")) << r;
+}
+
+TEST_F(cli_Commands, FileBackedSegment) {
+  ScopedTempDir dir;
+  const std::string path = dir.path() + "/leases.seg";
+  ToolResult r = RunTool({"claim", "db", "--holder", "alice", "--for", "1h", "--segment", path});
+  ASSERT_EQ(r.code, 0) << r;
+  r = RunTool({"--segment", path, "dump", "--json"});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_EQ(json::parse(r.out)["leases"][0]["holder"], "alice");
+  r = RunTool({"--segment", path, "stat", "--json"});
+  EXPECT_EQ(json::parse(r.out)["path"], path);
+  EXPECT_EQ(RunTool({"--segment", path, "fsck"}).code, 0);
+  EXPECT_EQ(RunTool({"--segment", path, "destroy"}).code, 0);
+  EXPECT_NE(access(path.c_str(), F_OK), 0);
+}
+
+TEST_F(cli_Commands, GlobalOptionsBeforeOrAfterTheSubcommand) {
+  ASSERT_EQ(RunTool({"claim", "db", "--holder", "a", "--for", "1h", "--segment", name(),
+                     "--namespace", "ns-x", "--model", "m-y"})
+                .code,
+            0);
+  ToolResult r = RunTool({"--segment", name(), "--namespace", "ns-x", "--model", "m-y", "check",
+                          "db", "--holder", "a"});
+  EXPECT_EQ(r.code, 0) << r;
+  // Another namespace or model is another lease.
+  EXPECT_EQ(RunTool({"--segment", name(), "check", "db", "--holder", "a"}).code, 1);
+  EXPECT_EQ(
+      RunTool({"--segment", name(), "--namespace", "ns-x", "check", "db", "--holder", "a"}).code,
+      1);
+  // SHMLEASE_SEGMENT names the segment when --segment is absent.
+  r = RunTool({"--namespace", "ns-x", "--model", "m-y", "check", "db", "--holder", "a"},
+              {"SHMLEASE_SEGMENT=" + name()});
+  EXPECT_EQ(r.code, 0) << r;
+}
+
+TEST_F(cli_Commands, BadNamesAndFlagsAreUsageErrors) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string named;  // What the message must mention.
+  };
+  const std::string long_name(65, 'x');
+  const std::vector<Case> cases = {
+      {{"claim", "a.b", "--holder", "h", "--for", "1s"}, "LEASE"},
+      {{"claim", long_name, "--holder", "h", "--for", "1s"}, "too long"},
+      {{"claim", "db", "--holder", long_name, "--for", "1s"}, "--holder"},
+      {{"claim", "db", "--holder", "a b", "--for", "1s"}, "--holder"},
+      {{"claim", "db", "--holder", "", "--for", "1s"}, "--holder"},
+      {{"claim", "db", "--holder", "h", "--for", "0s"}, "--for"},
+      {{"claim", "db", "--holder", "h", "--for", "0"}, "--for"},
+      {{"claim", "db", "--holder", "h", "--for", "-1s"}, "--for"},
+      {{"claim", "db", "--holder", "h", "--for", "soon"}, "--for"},
+      {{"claim", "db", "--holder", "h"}, "--for"},
+      {{"claim", "db", "--for", "1s"}, "--holder"},
+      {{"extend", "db", "--holder", "h", "--for", "-5ms"}, "--for"},
+      {{"wait", "db", "--timeout", "0ms"}, "--timeout"},
+      {{"dump", "--watch", "0s"}, "--watch"},
+      {{"run", "db", "--for", "1s", "--kill-after", "0", "--", "true"}, "--kill-after"},
+      {{"run", "db", "--for", "1s"}, "CMD"},
+      {{"pin", "db", "--entity", "x#y"}, "--entity"},
+      {{"--namespace", "bad$ns", "claim", "db", "--holder", "h", "--for", "1s"}, "--namespace"},
+      {{"claim", "db", "--holder", "h", "--for", "1s", "--model", long_name}, "--model"},
+      {{"create", "--mode", "0999"}, "--mode"},
+      {{"create", "--capacity", "0"}, "capacity"},
+      {{"create", "--capacity", "lots"}, "--capacity"},
+      {{"--trust-owner", "no-such-user-here", "dump"}, "--trust-owner"},
+      {{"dump", "--no-such-flag"}, "--no-such-flag"},
+      {{"no-such-command"}, "subcommand"},
+      {{}, "subcommand"},
+      {{"claim", "db", "extra", "--holder", "h", "--for", "1s"}, "extra"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> args = c.args;
+    args.insert(args.begin(), {"--segment", name()});
+    ToolResult r = RunTool(args);
+    EXPECT_EQ(r.code, 2) << ::testing::PrintToString(c.args) << ": " << r;
+    EXPECT_TRUE(Contains(r.err, c.named)) << c.named << ": " << r;
+  }
+  // Nothing above got as far as creating the segment.
+  EXPECT_EQ(Run({"stat"}).code, 3);
+  // A segment name the system cannot have.
+  ToolResult r =
+      RunTool({"--segment", std::string(300, 's'), "claim", "db", "--holder", "h", "--for", "1s"});
+  EXPECT_EQ(r.code, 2) << r;
+  EXPECT_TRUE(Contains(r.err, "--segment")) << r;
+  // The longest name allowed is fine.
+  r = Run({"claim", std::string(64, 'x'), "--holder", std::string(64, 'h'), "--for", "1s"});
+  EXPECT_EQ(r.code, 0) << r;
+}
+
+TEST_F(cli_Commands, ForeignOwnerIsRefusedUnlessTrusted) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to give the segment to another user";
+  ASSERT_EQ(Run({"create"}).code, 0);
+  const uid_t other = 65534;  // nobody
+  ASSERT_EQ(chown(("/dev/shm/" + name()).c_str(), other, static_cast<gid_t>(-1)), 0);
+  ToolResult r = Run({"dump"});
+  EXPECT_EQ(r.code, 3) << r;
+  EXPECT_TRUE(Contains(r.err, "owned by uid 65534")) << r;
+  EXPECT_EQ(Run({"claim", "db", "--holder", "a", "--for", "1h"}).code, 3);
+  r = Run({"--trust-owner", "65534", "dump"});
+  EXPECT_EQ(r.code, 0) << r;
+  r = Run({"claim", "db", "--holder", "a", "--for", "1h", "--trust-owner", "nobody"});
+  EXPECT_EQ(r.code, 0) << r;
+  EXPECT_EQ(Run({"--trust-any-owner", "check", "db", "--holder", "a"}).code, 0);
+}
+
+}  // namespace
+}  // namespace shmlease

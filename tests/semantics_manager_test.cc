@@ -1,0 +1,713 @@
+// Conformance tests for SEMANTICS.md at the Manager level: Claimer, Checker
+// and Token, Revoker, Pinner, Reader bound to one namespace and model. Each
+// test names the rule it checks. Time is the segment's fake clock unless a
+// rule is about the real one; waits run on a thread and report back through
+// futures, so no test sleeps to let time pass.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <future>
+#include <map>
+#include <optional>
+#include <set>
+#include <stop_token>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "shmlease/shmlease.h"
+#include "test_util.h"
+
+namespace shmlease {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::BackgroundWait;
+using testing::DumpState;
+using testing::FindPromiseOverlaps;
+using testing::MonotonicNowNs;
+using testing::MustOpen;
+using testing::PromiseRecord;
+using testing::RaceForLease;
+using testing::ScopedSegmentName;
+using testing::TestOptions;
+
+class ManagerSemantics : public ::testing::Test {
+ protected:
+  void SetUp() override { Open(TestOptions(seg_.name())); }
+
+  void Open(const ShmStoreOptions& options) {
+    store_ = MustOpen(options);
+    ASSERT_TRUE(store_);
+    manager_ = std::make_unique<Manager>(store_);
+    std::error_code ec;
+    claimer_ = manager_->Claimer("ns", "model", ec);
+    ASSERT_FALSE(ec);
+    checker_ = manager_->Checker("ns", "model", ec);
+    ASSERT_FALSE(ec);
+    revoker_ = manager_->Revoker("ns", "model", ec);
+    ASSERT_FALSE(ec);
+    pinner_ = manager_->Pinner("ns", "model", ec);
+    ASSERT_FALSE(ec);
+    reader_ = manager_->Reader("ns", "model", ec);
+    ASSERT_FALSE(ec);
+  }
+
+  std::optional<Info> InfoOf(const std::string& lease) {
+    LeaseMap m;
+    const Key keys[] = {{"ns", "model", lease}};
+    EXPECT_FALSE(store_->Leases(&m, keys));
+    if (m.empty()) return std::nullopt;
+    return m.begin()->second;
+  }
+  std::map<std::string, std::string> Holders() {
+    std::map<std::string, std::string> out;
+    EXPECT_FALSE(reader_->Leases(&out));
+    return out;
+  }
+  void Advance(std::chrono::nanoseconds d) { ASSERT_FALSE(store_->AdvanceFakeClock(d)); }
+
+  ScopedSegmentName seg_;
+  std::shared_ptr<ShmStore> store_;
+  std::unique_ptr<Manager> manager_;
+  std::unique_ptr<Claimer> claimer_;
+  std::unique_ptr<Checker> checker_;
+  std::unique_ptr<Revoker> revoker_;
+  std::unique_ptr<Pinner> pinner_;
+  std::unique_ptr<Reader> reader_;
+};
+
+// ---------------------------------------------------------------- S1, S2, S3, S12: input
+
+TEST_F(ManagerSemantics, S1_ManagerRefusesInvalidNamespaceOrModel) {
+  for (const std::string& bad :
+       {std::string(""), std::string("a b"), std::string("a.b"), std::string("a#b"),
+        std::string("a$b"), std::string("a\tb"), std::string("a\r\n")}) {
+    for (const auto& [ns, model] : {std::pair<std::string, std::string>{bad, "model"},
+                                    std::pair<std::string, std::string>{"ns", bad}}) {
+      std::error_code ec;
+      EXPECT_EQ(manager_->Checker(ns, model, ec), nullptr);
+      EXPECT_EQ(ec, Errc::invalid_name);
+      ec.clear();
+      EXPECT_EQ(manager_->Claimer(ns, model, ec), nullptr);
+      EXPECT_EQ(ec, Errc::invalid_name);
+      ec.clear();
+      EXPECT_EQ(manager_->Revoker(ns, model, ec), nullptr);
+      EXPECT_EQ(ec, Errc::invalid_name);
+      ec.clear();
+      EXPECT_EQ(manager_->Pinner(ns, model, ec), nullptr);
+      EXPECT_EQ(ec, Errc::invalid_name);
+      ec.clear();
+      EXPECT_EQ(manager_->Reader(ns, model, ec), nullptr);
+      EXPECT_EQ(ec, Errc::invalid_name);
+    }
+  }
+  // The seed's namespaces, '/', '-', '_', ':' and digits are all fine.
+  std::error_code ec;
+  EXPECT_NE(manager_->Claimer(kApplicationLeadershipNamespace, "6f4b9c1e-2d3a:0/x_y", ec), nullptr);
+  EXPECT_FALSE(ec);
+  EXPECT_NE(manager_->Claimer(kSingularControllerNamespace, "local", ec), nullptr);
+  EXPECT_FALSE(ec);
+}
+
+TEST_F(ManagerSemantics, S1_ManagerRefusesInvalidLeaseHolderAndEntityNames) {
+  ASSERT_FALSE(claimer_->Claim("lease", "holder", 10s));
+  ASSERT_FALSE(pinner_->Pin("lease", "entity"));
+  const std::string before = DumpState(*store_);
+  for (const std::string& bad : {std::string(""), std::string("a b"), std::string("a.b"),
+                                 std::string("a#b"), std::string("a$b"), std::string("a\nb")}) {
+    SCOPED_TRACE("'" + bad + "'");
+    EXPECT_EQ(claimer_->Claim(bad, "holder", 10s), Errc::invalid_name);
+    EXPECT_EQ(claimer_->Claim("lease", bad, 10s), Errc::invalid_name);
+    EXPECT_EQ(claimer_->WaitUntilExpired(bad), Errc::invalid_name);
+    EXPECT_EQ(revoker_->Revoke(bad, "holder"), Errc::invalid_name);
+    EXPECT_EQ(revoker_->Revoke("lease", bad), Errc::invalid_name);
+    EXPECT_EQ(pinner_->Pin(bad, "entity"), Errc::invalid_name);
+    EXPECT_EQ(pinner_->Pin("lease", bad), Errc::invalid_name);
+    EXPECT_EQ(pinner_->Unpin(bad, "entity"), Errc::invalid_name);
+    EXPECT_EQ(pinner_->Unpin("lease", bad), Errc::invalid_name);
+    // A Token is always made; its Check says no store could hold such a name.
+    EXPECT_EQ(checker_->Token(bad, "holder").Check(), Errc::not_held);
+    EXPECT_EQ(checker_->Token("lease", bad).Check(), Errc::not_held);
+  }
+  EXPECT_EQ(DumpState(*store_), before);
+}
+
+TEST_F(ManagerSemantics, S2_ManagerAccepts64ByteNamesAndRefuses65WithNameTooLong) {
+  const std::string n64(64, 'a'), n65(65, 'a');
+  std::error_code ec;
+  auto claimer = manager_->Claimer(n64, n64, ec);
+  ASSERT_FALSE(ec);
+  auto checker = manager_->Checker(n64, n64, ec);
+  ASSERT_FALSE(ec);
+  auto pinner = manager_->Pinner(n64, n64, ec);
+  ASSERT_FALSE(ec);
+  auto reader = manager_->Reader(n64, n64, ec);
+  ASSERT_FALSE(ec);
+  auto revoker = manager_->Revoker(n64, n64, ec);
+  ASSERT_FALSE(ec);
+  ASSERT_FALSE(claimer->Claim(n64, n64, 10s));
+  EXPECT_FALSE(checker->Token(n64, n64).Check());
+  ASSERT_FALSE(pinner->Pin(n64, n64));
+  std::map<std::string, std::vector<std::string>> pins;
+  ASSERT_FALSE(pinner->Pinned(&pins));
+  EXPECT_EQ(pins, (std::map<std::string, std::vector<std::string>>{{n64, {n64}}}));
+  std::map<std::string, std::string> holders;
+  ASSERT_FALSE(reader->Leases(&holders));
+  EXPECT_EQ(holders, (std::map<std::string, std::string>{{n64, n64}}));
+
+  const std::string before = DumpState(*store_);
+  for (auto make : {+[](const Manager&m, std::error_code&e) {
+                      return m.Claimer(std::string(65, 'a'), "m", e) != nullptr;
+                    },
+                    +[](const Manager&m, std::error_code&e) {
+                      return m.Checker("n", std::string(65, 'a'), e) != nullptr;
+                    },
+                    +[](const Manager&m, std::error_code&e) {
+                      return m.Reader(std::string(65, 'a'), "m", e) != nullptr;
+                    }}) {
+    std::error_code e;
+    EXPECT_FALSE(make(*manager_, e));
+    EXPECT_EQ(e, Errc::name_too_long);
+  }
+  EXPECT_EQ(claimer->Claim(n65, n64, 10s), Errc::name_too_long);
+  EXPECT_EQ(claimer->Claim(n64, n65, 10s), Errc::name_too_long);  // Not truncated onto n64.
+  EXPECT_EQ(revoker->Revoke(n64, n65), Errc::name_too_long);
+  EXPECT_EQ(pinner->Pin(n64, n65), Errc::name_too_long);
+  EXPECT_EQ(pinner->Unpin(n64, n65), Errc::name_too_long);
+  EXPECT_EQ(pinner->Unpin(n65, n64), Errc::name_too_long);
+  EXPECT_EQ(checker->Token(n64, n65).Check(), Errc::not_held);
+  EXPECT_EQ(claimer->WaitUntilExpired(n65), Errc::name_too_long);
+  EXPECT_EQ(DumpState(*store_), before);
+}
+
+TEST_F(ManagerSemantics, S3_ClaimWithNonPositiveDurationIsRefused) {
+  EXPECT_EQ(claimer_->Claim("lease", "holder", 0s), Errc::invalid_duration);
+  EXPECT_EQ(claimer_->Claim("lease", "holder", -1ns), Errc::invalid_duration);
+  EXPECT_FALSE(InfoOf("lease"));
+  ASSERT_FALSE(claimer_->Claim("lease", "holder", 10s));
+  const std::string before = DumpState(*store_);
+  EXPECT_EQ(claimer_->Claim("lease", "holder", 0s), Errc::invalid_duration);
+  EXPECT_EQ(claimer_->Claim("lease", "other", -5s), Errc::invalid_duration);  // Not claim denied.
+  EXPECT_EQ(DumpState(*store_), before);
+}
+
+TEST_F(ManagerSemantics, S12_InvalidArgumentsThroughTheManagerChangeNothing) {
+  ASSERT_FALSE(claimer_->Claim("held", "holder", 10s));
+  ASSERT_FALSE(pinner_->Pin("held", "entity"));
+  ASSERT_FALSE(pinner_->Pin("free", "entity"));
+  const std::string before = DumpState(*store_);
+  const std::string n65(65, 'h');
+  for (const std::string& bad : {std::string(""), std::string("h olde r"), n65}) {
+    for (std::error_code ec :
+         {claimer_->Claim("held", bad, 10s), claimer_->Claim(bad, "holder", 10s),
+          revoker_->Revoke("held", bad), revoker_->Revoke(bad, "holder"), pinner_->Pin("held", bad),
+          pinner_->Unpin("held", bad), pinner_->Unpin(bad, "entity")}) {
+      EXPECT_TRUE(ec == Errc::invalid_name || ec == Errc::name_too_long) << ec.message();
+    }
+  }
+  EXPECT_EQ(claimer_->Claim("held", "holder", 0s), Errc::invalid_duration);
+  EXPECT_EQ(DumpState(*store_), before);
+}
+
+// ---------------------------------------------------------------- S13-S16: Claim
+
+TEST_F(ManagerSemantics, S13_ClaimOfFreeLeaseHoldsUntilAtLeastT0PlusDuration) {
+  const Clock::time_point t0 = store_->Now();
+  ASSERT_FALSE(claimer_->Claim("lease", "holder", 10s));
+  EXPECT_EQ(InfoOf("lease")->expiry, t0 + 10s);
+  const Token token = checker_->Token("lease", "holder");
+  Advance(10s - 1ns);
+  EXPECT_FALSE(token.Check());
+  EXPECT_EQ(claimer_->Claim("lease", "other", 10s), ErrClaimDenied);
+  Advance(1ns);
+  EXPECT_EQ(token.Check(), ErrNotHeld);
+  EXPECT_FALSE(claimer_->Claim("lease", "other", 10s));
+}
+
+TEST_F(ManagerSemantics, S14_ClaimByTheHolderExtendsAndNeverShortens) {
+  const Clock::time_point t0 = store_->Now();
+  ASSERT_FALSE(claimer_->Claim("lease", "holder", 10s));
+  const std::uint64_t epoch = InfoOf("lease")->epoch;
+  Advance(3s);
+  EXPECT_FALSE(claimer_->Claim("lease", "holder", 20s));
+  EXPECT_EQ(InfoOf("lease")->expiry, t0 + 23s);
+  EXPECT_FALSE(claimer_->Claim("lease", "holder", 1s));
+  EXPECT_EQ(InfoOf("lease")->expiry, t0 + 23s);
+  EXPECT_EQ(InfoOf("lease")->epoch, epoch);
+  Advance(20s - 1ns);
+  EXPECT_FALSE(checker_->Token("lease", "holder").Check());
+  Advance(1ns);
+  EXPECT_EQ(checker_->Token("lease", "holder").Check(), ErrNotHeld);
+}
+
+TEST_F(ManagerSemantics, S15_ClaimByOtherHolderDeniedAndLeaseUnchanged) {
+  ASSERT_FALSE(claimer_->Claim("lease", "holder", 10s));
+  const std::optional<Info> info = InfoOf("lease");
+  const std::string before = DumpState(*store_);
+  EXPECT_EQ(claimer_->Claim("lease", "other", 10s), ErrClaimDenied);
+  EXPECT_TRUE(IsClaimDenied(claimer_->Claim("lease", "other", 1h)));
+  EXPECT_EQ(InfoOf("lease"), info);
+  EXPECT_EQ(DumpState(*store_), before);
+  // The denied caller does not hold the lease.
+  EXPECT_EQ(checker_->Token("lease", "other").Check(), ErrNotHeld);
+  EXPECT_EQ(Holders(), (std::map<std::string, std::string>{{"lease", "holder"}}));
+  // Even when the holder's time has nearly run out.
+  Advance(10s - 1ns);
+  EXPECT_EQ(claimer_->Claim("lease", "other", 10s), ErrClaimDenied);
+  EXPECT_EQ(InfoOf("lease"), info);
+}
+
+TEST_F(ManagerSemantics, S16_AfterExpiryAnyoneClaimsAndTheNewHolderGetsALargerEpoch) {
+  ASSERT_FALSE(claimer_->Claim("lease", "first", 10s));
+  const std::uint64_t e1 = InfoOf("lease")->epoch;
+  Advance(10s);
+  ASSERT_FALSE(claimer_->Claim("lease", "second", 10s));
+  const std::uint64_t e2 = InfoOf("lease")->epoch;
+  EXPECT_GT(e2, e1);
+  Advance(10s);
+  ASSERT_FALSE(claimer_->Claim("lease", "second", 10s));  // Same holder, after expiry: new holding.
+  const std::uint64_t e3 = InfoOf("lease")->epoch;
+  EXPECT_GT(e3, e2);
+  Advance(10s);
+  ASSERT_FALSE(claimer_->Claim("lease", "first", 10s));
+  EXPECT_GT(InfoOf("lease")->epoch, e3);
+}
+
+TEST_F(ManagerSemantics, S16_AnExtensionNeverChangesTheEpoch) {
+  ASSERT_FALSE(claimer_->Claim("lease", "holder", 10s));
+  const std::uint64_t epoch = InfoOf("lease")->epoch;
+  for (int i = 0; i < 10; ++i) {
+    Advance(9s);
+    ASSERT_FALSE(claimer_->Claim("lease", "holder", 10s));
+    EXPECT_EQ(InfoOf("lease")->epoch, epoch);
+    ASSERT_FALSE(claimer_->Claim("other-lease", "holder", 10s));  // Epochs move elsewhere.
+  }
+}
+
+// ---------------------------------------------------------------- S17: Token
+
+TEST_F(ManagerSemantics, S17_TokenCheckSucceedsExactlyWhileTheHolderHolds) {
+  const Token mine = checker_->Token("lease", "holder");
+  const Token theirs = checker_->Token("lease", "other");
+  const Token elsewhere = checker_->Token("lease2", "holder");
+  EXPECT_EQ(mine.Check(), ErrNotHeld);  // Made before the claim...
+  ASSERT_FALSE(claimer_->Claim("lease", "holder", 10s));
+  EXPECT_FALSE(mine.Check());  // ...answers after it.
+  EXPECT_FALSE(mine.Check());
+  EXPECT_EQ(theirs.Check(), ErrNotHeld);
+  EXPECT_EQ(elsewhere.Check(), ErrNotHeld);
+  Advance(10s);
+  EXPECT_EQ(mine.Check(), ErrNotHeld);  // Expired.
+  ASSERT_FALSE(claimer_->Claim("lease", "other", 10s));
+  EXPECT_EQ(mine.Check(), ErrNotHeld);
+  EXPECT_FALSE(theirs.Check());
+  ASSERT_FALSE(revoker_->Revoke("lease", "other"));
+  EXPECT_EQ(theirs.Check(), ErrNotHeld);  // Revoked.
+  ASSERT_FALSE(claimer_->Claim("lease", "holder", 10s));
+  EXPECT_FALSE(mine.Check());  // Held again, by a new holding.
+  EXPECT_TRUE(IsNotHeld(theirs.Check()));
+  // A copy answers the same, independently.
+  const Token copy = mine;
+  EXPECT_FALSE(copy.Check());
+}
+
+TEST_F(ManagerSemantics, S17_TokenOfAPinnedLeaseChecksHeldPastExpiry) {
+  ASSERT_FALSE(claimer_->Claim("lease", "holder", 10s));
+  const Token token = checker_->Token("lease", "holder");
+  ASSERT_FALSE(token.Check());
+  ASSERT_FALSE(pinner_->Pin("lease", "entity"));
+  Advance(1h);
+  EXPECT_FALSE(token.Check());
+  EXPECT_FALSE(checker_->Token("lease", "holder").Check());  // A fresh token, too.
+  ASSERT_FALSE(pinner_->Unpin("lease", "entity"));
+  EXPECT_EQ(token.Check(), ErrNotHeld);
+}
+
+TEST_F(ManagerSemantics, S17_TokenIsNotFooledWhenItsSlotIsReusedByAnotherLease) {
+  // One slot's worth of capacity: an expired lease's slot goes to the next key.
+  ScopedSegmentName seg("-tiny");
+  auto store = MustOpen(TestOptions(seg.name(), /*fake_clock=*/true, /*capacity=*/1));
+  ASSERT_TRUE(store);
+  Manager manager(store);
+  std::error_code ec;
+  auto claimer = manager.Claimer("ns", "model", ec);
+  auto checker = manager.Checker("ns", "model", ec);
+  ASSERT_FALSE(ec);
+  const Token token = checker->Token("first", "holder");
+  ASSERT_FALSE(claimer->Claim("first", "holder", 10s));
+  ASSERT_FALSE(token.Check());  // Caches the slot.
+  EXPECT_EQ(claimer->Claim("second", "holder", 10s), Errc::table_full);
+  ASSERT_FALSE(store->AdvanceFakeClock(10s));
+  ASSERT_FALSE(claimer->Claim("second", "holder", 10s));  // Same holder name, same slot.
+  EXPECT_EQ(token.Check(), ErrNotHeld);
+  EXPECT_FALSE(checker->Token("second", "holder").Check());
+  ASSERT_FALSE(store->AdvanceFakeClock(10s));
+  ASSERT_FALSE(claimer->Claim("first", "holder", 10s));
+  EXPECT_FALSE(token.Check());
+}
+
+TEST_F(ManagerSemantics, S17_ThreadsCheckingWhileTheLeaseChangesHandsSeeOnlyTheTruth) {
+  // The main thread alternates claim and revoke. `phase` is odd while a change
+  // is in flight and even when settled; a check bracketed by two reads of the
+  // same even phase saw that settled state and must report it exactly.
+  std::atomic<int> phase{0};
+  std::atomic<bool> failed{false};
+  std::atomic<bool> done{false};
+  std::atomic<long> settled_checks{0};
+  constexpr int kRounds = 200;
+  const Token prototype = checker_->Token("lease", "holder");
+  std::vector<std::jthread> threads;
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&, token = prototype] {
+      while (!done.load(std::memory_order_acquire)) {
+        const int before = phase.load(std::memory_order_acquire);
+        const std::error_code ec = token.Check();
+        const int after = phase.load(std::memory_order_acquire);
+        if (before != after || before % 2 != 0) continue;
+        settled_checks.fetch_add(1, std::memory_order_relaxed);
+        const bool should_hold = (before / 2) % 2 == 1;
+        if (should_hold ? static_cast<bool>(ec) : ec != Errc::not_held) failed = true;
+      }
+    });
+  }
+  for (int round = 0; round < kRounds && !failed; ++round) {
+    phase.fetch_add(1, std::memory_order_acq_rel);  // Changing.
+    const std::error_code ec = round % 2 == 0 ? claimer_->Claim("lease", "holder", 1h)
+                                              : revoker_->Revoke("lease", "holder");
+    if (ec) {
+      ADD_FAILURE() << "round " << round << ": " << ec.message();
+      break;  // Not ASSERT: the checkers must be told to stop below.
+    }
+    phase.fetch_add(1, std::memory_order_acq_rel);  // Settled.
+    // Give the checkers a settled state to look at before the next change.
+    const long seen = settled_checks.load();
+    while (settled_checks.load() < seen + 2 && !failed) std::this_thread::yield();
+  }
+  done.store(true, std::memory_order_release);
+  threads.clear();
+  EXPECT_FALSE(failed) << "a check reported a state the lease was not in";
+}
+
+// ---------------------------------------------------------------- S18: Revoke
+
+TEST_F(ManagerSemantics, S18_RevokeByTheHolderVacatesAndWakesWaiters) {
+  ASSERT_FALSE(claimer_->Claim("lease", "holder", 1h));
+  std::atomic<bool> revoked{false};
+  BackgroundWait wait(*claimer_, "lease", [&] { return revoked.load(); });
+  ASSERT_TRUE(wait.Started());
+  revoked = true;
+  ASSERT_FALSE(revoker_->Revoke("lease", "holder"));
+  auto result = wait.Result();
+  ASSERT_TRUE(result) << "the waiter was not woken by the revoke";
+  EXPECT_FALSE(result->first) << result->first.message();
+  EXPECT_TRUE(result->second) << "the wait returned before the revoke";
+  EXPECT_FALSE(InfoOf("lease"));
+  EXPECT_FALSE(claimer_->Claim("lease", "other", 10s));
+}
+
+TEST_F(ManagerSemantics, S18_RevokeByAnotherHolderFailsNotHeldAndChangesNothing) {
+  ASSERT_FALSE(claimer_->Claim("lease", "holder", 10s));
+  const std::string before = DumpState(*store_);
+  EXPECT_EQ(revoker_->Revoke("lease", "other"), ErrNotHeld);
+  EXPECT_TRUE(IsNotHeld(revoker_->Revoke("lease", "other")));
+  EXPECT_EQ(DumpState(*store_), before);
+  EXPECT_FALSE(checker_->Token("lease", "holder").Check());
+}
+
+TEST_F(ManagerSemantics, S18_RevokeOfALeaseNobodyHoldsSucceedsAndChangesNothing) {
+  std::string before = DumpState(*store_);
+  EXPECT_FALSE(revoker_->Revoke("never", "holder"));  // Never claimed.
+  EXPECT_EQ(DumpState(*store_), before);
+  ASSERT_FALSE(claimer_->Claim("lease", "holder", 10s));
+  Advance(10s);
+  before = DumpState(*store_);
+  EXPECT_FALSE(revoker_->Revoke("lease", "holder"));  // Expired.
+  EXPECT_FALSE(revoker_->Revoke("lease", "other"));
+  EXPECT_EQ(DumpState(*store_), before);
+  ASSERT_FALSE(claimer_->Claim("lease", "holder", 10s));
+  ASSERT_FALSE(revoker_->Revoke("lease", "holder"));
+  ASSERT_FALSE(pinner_->Pin("lease", "entity"));
+  before = DumpState(*store_);
+  EXPECT_FALSE(revoker_->Revoke("lease", "holder"));  // Revoked, pinned: pins stay.
+  EXPECT_EQ(DumpState(*store_), before);
+}
+
+// ---------------------------------------------------------------- S19: WaitUntilExpired
+
+TEST_F(ManagerSemantics, S19_WaitReturnsAtOnceWhenTheLeaseIsFree) {
+  {
+    BackgroundWait never_claimed(*claimer_, "never");
+    auto r = never_claimed.Result();
+    ASSERT_TRUE(r);
+    EXPECT_FALSE(r->first);
+  }
+  ASSERT_FALSE(claimer_->Claim("expired", "holder", 10s));
+  Advance(10s);
+  ASSERT_FALSE(claimer_->Claim("revoked", "holder", 10s));
+  ASSERT_FALSE(revoker_->Revoke("revoked", "holder"));
+  ASSERT_FALSE(pinner_->Pin("pinned-free", "entity"));
+  for (const char* lease : {"expired", "revoked", "pinned-free"}) {
+    BackgroundWait wait(*claimer_, lease);
+    auto r = wait.Result();
+    ASSERT_TRUE(r) << lease;
+    EXPECT_FALSE(r->first) << lease;
+  }
+}
+
+TEST_F(ManagerSemantics, S19_WaitReturnsWhenTheFakeClockPassesExpiryAndNotBefore) {
+  const Clock::time_point t0 = store_->Now();
+  ASSERT_FALSE(claimer_->Claim("lease", "holder", 10s));
+  BackgroundWait wait(*claimer_, "lease", [&] { return store_->Now() >= t0 + 15s; });
+  ASSERT_TRUE(wait.Started());
+  Advance(5s);
+  // An extension while waiting moves the end the waiter waits for.
+  ASSERT_FALSE(claimer_->Claim("lease", "holder", 10s));  // Now until t0 + 15s.
+  Advance(9s);                                            // Past the first expiry.
+  Advance(1s);
+  auto result = wait.Result();
+  ASSERT_TRUE(result) << "the waiter missed the expiry";
+  EXPECT_FALSE(result->first) << result->first.message();
+  EXPECT_TRUE(result->second) << "the wait returned while the lease was held";
+}
+
+TEST(ManagerRealClock, S19_WaitReturnsAtExpiryWithoutAnyoneWriting) {
+  ScopedSegmentName seg;
+  auto store = MustOpen(TestOptions(seg.name(), /*fake_clock=*/false));
+  ASSERT_TRUE(store);
+  Manager manager(store);
+  std::error_code ec;
+  auto claimer = manager.Claimer("ns", "model", ec);
+  ASSERT_FALSE(ec);
+  ASSERT_FALSE(claimer->Claim("lease", "holder", 50ms));
+  LeaseMap leases;
+  ASSERT_FALSE(store->Leases(&leases));
+  const std::int64_t expiry = leases.begin()->second.expiry.time_since_epoch().count();
+  // What any write would move: the epoch and the operation counters.
+  auto writes = [&] {
+    ShmStats s;
+    EXPECT_FALSE(store->GetStats(&s));
+    return std::vector<std::uint64_t>{s.epoch, s.claims, s.extensions, s.revocations};
+  };
+  const std::vector<std::uint64_t> before = writes();
+  BackgroundWait wait(*claimer, "lease", [&] { return MonotonicNowNs() >= expiry; });
+  auto result = wait.Result();
+  ASSERT_TRUE(result) << "the waiter slept through the expiry";
+  EXPECT_FALSE(result->first) << result->first.message();
+  EXPECT_TRUE(result->second) << "the wait returned before the expiry";
+  EXPECT_EQ(writes(), before) << "something wrote; the expiry alone must wake";
+}
+
+TEST_F(ManagerSemantics, S19_WaitReturnsWhenTheLastPinOfAnExpiredLeaseGoes) {
+  ASSERT_FALSE(claimer_->Claim("lease", "holder", 10s));
+  ASSERT_FALSE(pinner_->Pin("lease", "e1"));
+  ASSERT_FALSE(pinner_->Pin("lease", "e2"));
+  std::atomic<bool> unpinned{false};
+  BackgroundWait wait(*claimer_, "lease", [&] { return unpinned.load(); });
+  ASSERT_TRUE(wait.Started());
+  Advance(1h);                                  // Expired, but pinned: held.
+  ASSERT_FALSE(pinner_->Unpin("lease", "e1"));  // One pin left: still held.
+  unpinned = true;
+  ASSERT_FALSE(pinner_->Unpin("lease", "e2"));
+  auto result = wait.Result();
+  ASSERT_TRUE(result) << "the waiter was not woken by the last unpin";
+  EXPECT_FALSE(result->first) << result->first.message();
+  EXPECT_TRUE(result->second) << "the wait returned while the lease was pinned";
+}
+
+TEST_F(ManagerSemantics, S19_WaitCancelledWhenStopWasRequestedFirst) {
+  ASSERT_FALSE(claimer_->Claim("lease", "holder", 10s));
+  std::stop_source source;
+  source.request_stop();
+  EXPECT_EQ(claimer_->WaitUntilExpired("lease", source.get_token()), ErrWaitCancelled);
+  EXPECT_TRUE(IsWaitCancelled(claimer_->WaitUntilExpired("lease", source.get_token())));
+  EXPECT_FALSE(checker_->Token("lease", "holder").Check());
+}
+
+// A stop requested from another thread while the wait sleeps ends it with
+// wait_cancelled, for both kinds of clock (they sleep on different words).
+class StopDuringWait : public ::testing::TestWithParam<bool> {};
+
+TEST_P(StopDuringWait, S19_WaitCancelledWhenStopIsRequestedWhileWaiting) {
+  ScopedSegmentName seg;
+  auto store = MustOpen(TestOptions(seg.name(), /*fake_clock=*/GetParam()));
+  ASSERT_TRUE(store);
+  Manager manager(store);
+  std::error_code ec;
+  auto claimer = manager.Claimer("ns", "model", ec);
+  auto pinner = manager.Pinner("ns", "model", ec);
+  ASSERT_FALSE(ec);
+  ASSERT_FALSE(claimer->Claim("lease", "holder", 1h));
+  ASSERT_FALSE(pinner->Pin("lease", "entity"));  // Pinned: no expiry deadline at all.
+  BackgroundWait wait(*claimer, "lease");
+  ASSERT_TRUE(wait.Started());
+  wait.RequestStop();
+  auto result = wait.Result();
+  ASSERT_TRUE(result) << "the stop did not end the wait";
+  EXPECT_EQ(result->first, ErrWaitCancelled);
+  EXPECT_FALSE(manager.Checker("ns", "model", ec)->Token("lease", "holder").Check());
+}
+
+INSTANTIATE_TEST_SUITE_P(Clocks, StopDuringWait, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "FakeClock" : "RealClock";
+                         });
+
+// ---------------------------------------------------------------- S20, S21, S22: pins and views
+
+TEST_F(ManagerSemantics, S20_APinnedLeaseKeepsItsHolderPastExpiryAndDeniesOthers) {
+  ASSERT_FALSE(claimer_->Claim("lease", "holder", 10s));
+  ASSERT_FALSE(pinner_->Pin("lease", "entity"));
+  Advance(1h);
+  EXPECT_EQ(claimer_->Claim("lease", "other", 10s), ErrClaimDenied);
+  EXPECT_FALSE(checker_->Token("lease", "holder").Check());
+  EXPECT_EQ(Holders(), (std::map<std::string, std::string>{{"lease", "holder"}}));
+  EXPECT_FALSE(claimer_->Claim("lease", "holder", 10s));  // The holder may still extend.
+}
+
+TEST_F(ManagerSemantics, S20_WhenTheLastPinGoesAfterExpiryTheLeaseIsFreeAtOnce) {
+  ASSERT_FALSE(claimer_->Claim("lease", "holder", 10s));
+  ASSERT_FALSE(pinner_->Pin("lease", "entity"));
+  Advance(10s);
+  ASSERT_FALSE(pinner_->Unpin("lease", "entity"));
+  EXPECT_TRUE(Holders().empty());
+  EXPECT_EQ(checker_->Token("lease", "holder").Check(), ErrNotHeld);
+  EXPECT_FALSE(claimer_->Claim("lease", "other", 10s));
+}
+
+TEST_F(ManagerSemantics, S20_WhenTheLastPinGoesBeforeExpiryNormalExpiryResumes) {
+  ASSERT_FALSE(claimer_->Claim("lease", "holder", 10s));
+  ASSERT_FALSE(pinner_->Pin("lease", "entity"));
+  Advance(6s);
+  ASSERT_FALSE(pinner_->Unpin("lease", "entity"));
+  EXPECT_EQ(claimer_->Claim("lease", "other", 10s), ErrClaimDenied);
+  Advance(4s - 1ns);
+  EXPECT_FALSE(checker_->Token("lease", "holder").Check());
+  Advance(1ns);
+  EXPECT_EQ(checker_->Token("lease", "holder").Check(), ErrNotHeld);
+  EXPECT_FALSE(claimer_->Claim("lease", "other", 10s));
+}
+
+TEST_F(ManagerSemantics, S21_APinOnALeaseNobodyHoldsBindsTheNextClaimant) {
+  ASSERT_FALSE(pinner_->Pin("lease", "entity"));
+  EXPECT_TRUE(Holders().empty());
+  ASSERT_FALSE(claimer_->Claim("lease", "holder", 10s));
+  Advance(1h);
+  EXPECT_FALSE(checker_->Token("lease", "holder").Check());
+  EXPECT_EQ(claimer_->Claim("lease", "other", 10s), ErrClaimDenied);
+  ASSERT_FALSE(pinner_->Unpin("lease", "entity"));
+  EXPECT_FALSE(claimer_->Claim("lease", "other", 10s));
+}
+
+TEST_F(ManagerSemantics, S22_PinnedAndLeasesCoverOnlyTheBoundNamespaceAndModel) {
+  std::error_code ec;
+  auto other_model_claimer = manager_->Claimer("ns", "model2", ec);
+  auto other_model_pinner = manager_->Pinner("ns", "model2", ec);
+  auto other_ns_claimer = manager_->Claimer("ns2", "model", ec);
+  auto other_ns_pinner = manager_->Pinner("ns2", "model", ec);
+  ASSERT_FALSE(ec);
+  ASSERT_FALSE(claimer_->Claim("a", "ha", 10s));
+  ASSERT_FALSE(claimer_->Claim("b", "hb", 10s));
+  ASSERT_FALSE(claimer_->Claim("gone", "hg", 1s));
+  ASSERT_FALSE(pinner_->Pin("a", "z"));
+  ASSERT_FALSE(pinner_->Pin("a", "y"));
+  ASSERT_FALSE(pinner_->Pin("c", "x"));  // Pinned, never held.
+  ASSERT_FALSE(other_model_claimer->Claim("a", "other", 10s));
+  ASSERT_FALSE(other_model_pinner->Pin("a", "other"));
+  ASSERT_FALSE(other_ns_claimer->Claim("d", "other", 10s));
+  ASSERT_FALSE(other_ns_pinner->Pin("d", "other"));
+  Advance(1s);
+
+  std::map<std::string, std::vector<std::string>> pins;
+  ASSERT_FALSE(pinner_->Pinned(&pins));
+  EXPECT_EQ(pins,
+            (std::map<std::string, std::vector<std::string>>{{"a", {"y", "z"}}, {"c", {"x"}}}));
+  EXPECT_EQ(Holders(), (std::map<std::string, std::string>{{"a", "ha"}, {"b", "hb"}}));
+  std::map<std::string, std::string> holders;
+  auto other_reader = manager_->Reader("ns", "model2", ec);
+  ASSERT_FALSE(other_reader->Leases(&holders));
+  EXPECT_EQ(holders, (std::map<std::string, std::string>{{"a", "other"}}));
+  // The output maps are replaced, not merged into.
+  pins = {{"stale", {"x"}}};
+  ASSERT_FALSE(other_ns_pinner->Pinned(&pins));
+  EXPECT_EQ(pins, (std::map<std::string, std::vector<std::string>>{{"d", {"other"}}}));
+}
+
+// ---------------------------------------------------------------- S24: stop tokens
+
+TEST_F(ManagerSemantics, S24_AStopRequestedBeforeTheCallAbortsEveryWriteAndChangesNothing) {
+  ASSERT_FALSE(claimer_->Claim("held", "holder", 10s));
+  ASSERT_FALSE(pinner_->Pin("held", "entity"));
+  const std::string before = DumpState(*store_);
+  std::stop_source source;
+  source.request_stop();
+  const std::stop_token stop = source.get_token();
+  EXPECT_EQ(claimer_->Claim("free", "holder", 10s, stop), ErrAborted);
+  EXPECT_EQ(claimer_->Claim("held", "holder", 1h, stop), ErrAborted);
+  EXPECT_EQ(claimer_->Claim("held", "other", 1h, stop), ErrAborted);
+  EXPECT_EQ(revoker_->Revoke("held", "holder", stop), ErrAborted);
+  EXPECT_EQ(pinner_->Pin("held", "other", stop), ErrAborted);
+  EXPECT_EQ(pinner_->Unpin("held", "entity", stop), ErrAborted);
+  EXPECT_EQ(DumpState(*store_), before);
+}
+
+// ---------------------------------------------------------------- S26: no two holders (threads)
+
+TEST(ManagerThreads, S26_ThreadsRacingForOneLeaseNeverHoldItTogether) {
+  ScopedSegmentName seg;
+  auto store = MustOpen(TestOptions(seg.name(), /*fake_clock=*/false));
+  ASSERT_TRUE(store);
+  const Manager manager(store);
+  constexpr int kThreads = 4;
+  std::vector<std::vector<PromiseRecord>> logs(kThreads);
+  std::vector<std::string> errors(kThreads);
+  {
+    std::vector<std::jthread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        errors[t] = RaceForLease(manager, "lease", t, 100, 1234 + t,
+                                 [&, t](const PromiseRecord& r) { logs[t].push_back(r); });
+      });
+    }
+  }
+  std::vector<PromiseRecord> all;
+  std::set<std::int32_t> holders;
+  for (int t = 0; t < kThreads; ++t) {
+    EXPECT_EQ(errors[t], "") << "thread " << t;
+    for (const PromiseRecord& r : logs[t]) {
+      if (r.kind == PromiseRecord::kPromise) holders.insert(r.holder);
+    }
+    all.insert(all.end(), logs[t].begin(), logs[t].end());
+  }
+  EXPECT_GE(holders.size(), 2u) << "no real race took place";
+  const std::vector<std::string> problems = FindPromiseOverlaps(all);
+  EXPECT_TRUE(problems.empty()) << problems.size() << " violations, first: " << problems.front();
+}
+
+TEST(PromiseOverlaps, S26_TheOverlapCheckerFindsOverlapsAndRespectsGiveUps) {
+  using R = PromiseRecord;
+  // Disjoint, touching, and a give-up cutting a promise short: fine.
+  EXPECT_TRUE(FindPromiseOverlaps({{R::kPromise, 1, 0, 10},
+                                   {R::kPromise, 2, 10, 20},
+                                   {R::kPromise, 1, 30, 50},
+                                   {R::kGiveUp, 1, 35, 0},
+                                   {R::kPromise, 2, 35, 40},
+                                   {R::kHeldCheck, 2, 36, 37}})
+                  .empty());
+  // Same holder overlapping itself (an extension): fine.
+  EXPECT_TRUE(FindPromiseOverlaps({{R::kPromise, 1, 0, 10}, {R::kPromise, 1, 5, 20}}).empty());
+  // Two holders at once.
+  EXPECT_EQ(FindPromiseOverlaps({{R::kPromise, 1, 0, 10}, {R::kPromise, 2, 9, 20}}).size(), 1u);
+  // A long promise overlapping a later one past a short one.
+  EXPECT_EQ(FindPromiseOverlaps(
+                {{R::kPromise, 1, 0, 100}, {R::kPromise, 1, 120, 130}, {R::kPromise, 2, 50, 60}})
+                .size(),
+            1u);
+  // A successful check inside another holder's promise.
+  EXPECT_EQ(FindPromiseOverlaps({{R::kPromise, 1, 0, 100}, {R::kHeldCheck, 2, 10, 20}}).size(), 1u);
+}
+
+}  // namespace
+}  // namespace shmlease

@@ -1,0 +1,181 @@
+// run: a safer flock(1). Claims a lease, runs a command while keeping the
+// lease, gives it up when the command ends.
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <stop_token>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "child_process.h"
+#include "cli_options.h"
+#include "command.h"
+#include "duration.h"
+#include "lease_keeper.h"
+#include "lease_text.h"
+#include "report.h"
+#include "shmlease/shmlease.h"
+#include "signal_fd.h"
+#include "unique_fd.h"
+
+namespace shmlease::cli {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+struct RunArgs {
+  std::string lease;
+  std::string holder;
+  std::chrono::nanoseconds duration{};
+  bool wait = false;
+  std::chrono::nanoseconds kill_after = 5s;
+  std::vector<std::string> command;
+};
+
+enum class WaitResult { kFree, kInterrupted, kFailed };
+
+// Blocks until the lease is free, or until one of `signals` other than
+// SIGCHLD arrives (then *signo is set). The wait runs in a thread because
+// only a std::stop_token can end it, and this thread must watch the signals.
+WaitResult WaitUntilFreeOrSignal(ShmStore& store, const Key& key, const SignalFd& signals,
+                                 int* signo, std::error_code* ec) {
+  UniqueFd done(eventfd(0, EFD_CLOEXEC));
+  if (!done) {
+    *ec = std::error_code(errno, std::system_category());
+    return WaitResult::kFailed;
+  }
+  std::stop_source stop;
+  std::error_code wait_ec;
+  {
+    std::jthread waiter([&] {
+      wait_ec = store.WaitUntilFree(key, stop.get_token());
+      const std::uint64_t one = 1;
+      ssize_t ignored = ::write(done.get(), &one, sizeof one);
+      (void)ignored;
+    });
+    for (bool finished = false; !finished;) {
+      pollfd fds[2] = {{signals.fd(), POLLIN, 0}, {done.get(), POLLIN, 0}};
+      if (poll(fds, 2, -1) < 0) continue;  // EINTR: nothing to do but look again.
+      finished = (fds[1].revents & POLLIN) != 0;
+      signalfd_siginfo info;
+      while (signals.Read(&info)) {
+        if (info.ssi_signo != SIGCHLD && *signo == 0) {
+          *signo = static_cast<int>(info.ssi_signo);
+          stop.request_stop();
+        }
+      }
+    }
+  }  // Joins the waiter.
+  if (*signo != 0) return WaitResult::kInterrupted;
+  if (wait_ec && wait_ec != Errc::wait_cancelled) {
+    *ec = wait_ec;
+    return WaitResult::kFailed;
+  }
+  return WaitResult::kFree;
+}
+
+int RunRun(const GlobalOptions& options, const RunArgs& args) {
+  // Before any thread starts, so that every thread has these signals blocked
+  // and they all arrive through the descriptor.
+  SignalFd signals({SIGCHLD, SIGINT, SIGTERM, SIGHUP});
+  if (signals.error()) return Report("cannot watch signals", signals.error());
+
+  OpenedSegment opened = OpenSegment(options, Access::kCreate);
+  if (!opened.store) return ReportOpenFailure(options, opened);
+  ShmStore& store = *opened.store;
+  const Key key{options.ns, options.model, args.lease};
+  const Request request{args.holder, args.duration};
+
+  Clock::time_point claimed_at;
+  for (;;) {
+    claimed_at = store.Now();
+    Info current;
+    std::error_code ec = store.ClaimOrExtendLease(key, request, &current);
+    if (!ec) break;
+    if (ec != Errc::claim_denied) return Report("cannot claim " + LeaseName(key), ec);
+    const std::string holding = DescribeHolding(current, store.Now());
+    if (!args.wait) return Report("claim denied: " + LeaseName(key) + " is " + holding);
+    if (options.verbose) {
+      std::fprintf(stderr, "shmlease: waiting for %s, %s\n", LeaseName(key).c_str(),
+                   holding.c_str());
+    }
+    int signo = 0;
+    switch (WaitUntilFreeOrSignal(store, key, signals, &signo, &ec)) {
+      case WaitResult::kFree:
+        continue;  // Someone else may claim first: then wait again.
+      case WaitResult::kInterrupted:
+        return 128 + signo;
+      case WaitResult::kFailed:
+        return Report("cannot wait for " + LeaseName(key), ec);
+    }
+  }
+
+  // What the command may want to know: its segment (so that a nested
+  // `shmlease check` finds it), its lease, holder and fencing epoch.
+  setenv("SHMLEASE_SEGMENT", options.segment.c_str(), 1);
+  setenv("SHMLEASE_LEASE", args.lease.c_str(), 1);
+  setenv("SHMLEASE_HOLDER", args.holder.c_str(), 1);
+  setenv("SHMLEASE_EPOCH", std::to_string(CurrentEpoch(store, key)).c_str(), 1);
+
+  pid_t child = -1;
+  if (std::error_code ec = StartChild(args.command, signals.original_mask(), &child)) {
+    store.RevokeLease(key, args.holder);
+    Report("cannot run '" + args.command.front() + "'", ec);
+    // As a shell would: 127 for a command that is not there, 126 for one that cannot run.
+    return ec == std::errc::no_such_file_or_directory ? 127 : 126;
+  }
+  if (options.verbose) {
+    std::fprintf(stderr, "shmlease: holding %s as '%s'; started %s (pid %d)\n",
+                 LeaseName(key).c_str(), args.holder.c_str(), args.command.front().c_str(),
+                 static_cast<int>(child));
+  }
+
+  KeeperPlan plan{key, args.holder, args.duration, args.kill_after, claimed_at + args.duration};
+  KeeperOutcome outcome = KeepLeaseWhileRunning(store, plan, child, signals);
+  if (outcome.lease_lost) {
+    return Report("lost " + LeaseName(key) + " while '" + args.command.front() +
+                  "' ran: " + outcome.lost_because + "; the command was stopped");
+  }
+  // Errc::invalid here means the lease ran out just as the command ended:
+  // there is nothing left to give up.
+  if (std::error_code ec = store.RevokeLease(key, args.holder); ec && ec != Errc::invalid) {
+    Report("cannot give up " + LeaseName(key) + "; it runs out in at most " +
+               FormatDuration(args.duration),
+           ec);
+  }
+  return ExitCodeOfWaitStatus(outcome.wait_status);
+}
+
+}  // namespace
+
+void AddRunCommand(CLI::App& app, const GlobalOptions& options, Commands& commands) {
+  auto args = std::make_shared<RunArgs>();
+  args->holder = "pid-" + std::to_string(getpid());
+  CLI::App* sub = app.add_subcommand(
+      "run",
+      "Claim LEASE, run CMD while extending it, revoke it when CMD ends; exit with CMD's status "
+      "(128+N if it died of signal N), or 1 if the lease was denied or lost");
+  sub->add_option("LEASE", args->lease, "The lease's name")->required()->check(NameValidator());
+  sub->add_option("--holder", args->holder, "Who holds the lease")
+      ->capture_default_str()
+      ->check(NameValidator());
+  AddDurationOption(sub, "--for", &args->duration,
+                    "Lease duration; it is extended every third of it while CMD runs")
+      ->required();
+  sub->add_flag("--wait", args->wait, "Wait until the lease can be claimed instead of exiting 1");
+  AddDurationOption(sub, "--kill-after", &args->kill_after,
+                    "After losing the lease, SIGKILL CMD this long after SIGTERM (default 5s)");
+  sub->add_option("CMD", args->command, "The command and its arguments, after --")->required();
+  sub->footer(
+      "Write CMD after `--`. SIGINT, SIGTERM and SIGHUP are passed on to CMD; if shmlease "
+      "itself is killed, CMD is killed with it.");
+  commands.Add(sub, [&options, args] { return RunRun(options, *args); });
+}
+
+}  // namespace shmlease::cli

@@ -1,0 +1,189 @@
+// create, destroy, stat, fsck: the segment as a whole.
+#include <pwd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "cli_options.h"
+#include "command.h"
+#include "report.h"
+#include "shmlease/shmlease.h"
+
+namespace shmlease::cli {
+
+namespace {
+
+std::string Octal(std::uint32_t mode) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04o", mode);
+  return buf;
+}
+
+std::string UserName(std::uint32_t uid) {
+  const passwd* pw = getpwuid(uid);
+  return pw != nullptr ? pw->pw_name : "";
+}
+
+struct CreateArgs {
+  ShmStoreOptions creation;
+  CLI::Option* capacity = nullptr;
+  CLI::Option* mode = nullptr;
+};
+
+int RunCreate(const GlobalOptions& options, const CreateArgs& args) {
+  // Look first, read-only, so that an existing segment is reported as such
+  // (and never needs write access just to be confirmed).
+  OpenedSegment existing = OpenSegment(options, Access::kRead);
+  if (existing.store) {
+    ShmStats stats;
+    if (std::error_code ec = existing.store->GetStats(&stats)) {
+      return Report("segment '" + options.segment + "'", ec);
+    }
+    // An existing segment keeps its shape; say so when it differs from what was asked.
+    if (args.capacity->count() > 0 && stats.capacity != args.creation.capacity) {
+      Report(stats.path + " exists with capacity " + std::to_string(stats.capacity) + ", not " +
+             std::to_string(args.creation.capacity) + "; left as it is");
+    }
+    if (args.mode->count() > 0 && stats.mode != args.creation.mode) {
+      Report(stats.path + " exists with mode " + Octal(stats.mode) + ", not " +
+             Octal(args.creation.mode) + "; left as it is");
+    }
+    if (options.verbose) std::printf("%s exists\n", stats.path.c_str());
+    return kExitOk;
+  }
+  if (existing.ec != Errc::segment_not_found) return ReportOpenFailure(options, existing);
+  OpenedSegment created = OpenSegment(options, Access::kCreate, &args.creation);
+  if (!created.store) return ReportOpenFailure(options, created);
+  if (options.verbose) {
+    std::printf("created %s: capacity %zu, mode %s\n", ShmStore::PathOf(options.segment).c_str(),
+                args.creation.capacity, Octal(args.creation.mode).c_str());
+  }
+  return kExitOk;
+}
+
+int RunDestroy(const GlobalOptions& options, bool force) {
+  const std::string path = ShmStore::PathOf(options.segment);
+  // A file path may name any file: refuse to unlink one that is not a lease
+  // segment unless told to. /dev/shm names are always segments of someone's.
+  if (path == options.segment && !force) {
+    OpenedSegment opened = OpenSegment(options, Access::kRead);
+    if (opened.ec == Errc::corrupt_segment || opened.ec == Errc::incompatible_segment) {
+      ReportOpenFailure(options, opened);
+      return Report(path + " is not a usable lease segment; pass --force to remove it anyway",
+                    opened.ec);
+    }
+  }
+  std::error_code ec = ShmStore::Destroy(options.segment);
+  if (ec == Errc::segment_not_found && force) return kExitOk;
+  if (ec == Errc::invalid_segment_name) return ReportBadName("--segment", options.segment, ec);
+  if (ec) return Report("cannot remove segment '" + options.segment + "' (" + path + ")", ec);
+  if (options.verbose) std::printf("removed %s\n", path.c_str());
+  return kExitOk;
+}
+
+int RunStat(const GlobalOptions& options, bool json) {
+  OpenedSegment opened = OpenSegment(options, Access::kRead);
+  if (!opened.store) return ReportOpenFailure(options, opened);
+  ShmStats s;
+  if (std::error_code ec = opened.store->GetStats(&s)) {
+    return Report("segment '" + options.segment + "'", ec);
+  }
+  const std::string owner = UserName(s.owner_uid);
+  if (json) {
+    nlohmann::json out = {
+        {"segment", options.segment}, {"path", s.path},
+        {"owner_uid", s.owner_uid},   {"owner", owner},
+        {"mode", Octal(s.mode)},      {"layout_version", s.layout_version},
+        {"capacity", s.capacity},     {"used", s.used},
+        {"slot_count", s.slot_count}, {"bytes", s.bytes},
+        {"fake_clock", s.fake_clock}, {"claims", s.claims},
+        {"extensions", s.extensions}, {"revocations", s.revocations},
+        {"recoveries", s.recoveries}, {"epoch", s.epoch},
+    };
+    std::cout << out.dump(2) << '\n';
+    return kExitOk;
+  }
+  const std::pair<const char*, std::string> rows[] = {
+      {"segment", options.segment},
+      {"path", s.path},
+      {"owner", std::to_string(s.owner_uid) + (owner.empty() ? "" : " (" + owner + ")")},
+      {"mode", Octal(s.mode)},
+      {"layout version", std::to_string(s.layout_version)},
+      {"capacity", std::to_string(s.capacity)},
+      {"used", std::to_string(s.used)},
+      {"slots", std::to_string(s.slot_count)},
+      {"bytes", std::to_string(s.bytes)},
+      {"clock", s.fake_clock ? "fake (tests)" : "monotonic"},
+      {"claims", std::to_string(s.claims)},
+      {"extensions", std::to_string(s.extensions)},
+      {"revocations", std::to_string(s.revocations)},
+      {"recoveries", std::to_string(s.recoveries)},
+      {"last epoch", std::to_string(s.epoch)},
+  };
+  for (const auto& [label, value] : rows) {
+    std::printf("%-16s%s\n", (std::string(label) + ":").c_str(), value.c_str());
+  }
+  return kExitOk;
+}
+
+int RunFsck(const GlobalOptions& options, bool repair) {
+  // Read-only by default: fsck must be safe to point at a segment in use.
+  // --repair maps it writable so the library first repairs what a writer
+  // that died holding the lock left behind.
+  OpenedSegment opened = OpenSegment(options, repair ? Access::kWrite : Access::kRead);
+  if (!opened.store) return ReportOpenFailure(options, opened);
+  std::vector<std::string> problems;
+  std::error_code ec = opened.store->Fsck(&problems);
+  const std::string path = ShmStore::PathOf(options.segment);
+  if (!ec && problems.empty()) {
+    std::printf("%s: clean\n", path.c_str());
+    return kExitOk;
+  }
+  for (const std::string& problem : problems)
+    std::printf("%s: %s\n", path.c_str(), problem.c_str());
+  return Report(path + ": " + std::to_string(problems.size()) + " problem(s) found",
+                ec ? ec : make_error_code(Errc::corrupt_segment));
+}
+
+}  // namespace
+
+void AddSegmentCommands(CLI::App& app, const GlobalOptions& options, Commands& commands) {
+  {
+    auto args = std::make_shared<CreateArgs>();
+    CLI::App* sub = app.add_subcommand(
+        "create", "Create the segment; an existing compatible segment is left as it is");
+    args->capacity = sub->add_option("--capacity", args->creation.capacity,
+                                     "Leases (held or pinned) the table can hold at once")
+                         ->capture_default_str();
+    args->mode = AddModeOption(sub, "--mode", &args->creation.mode,
+                               "Permission bits, e.g. 0660 to share with the group (default 0600)");
+    commands.Add(sub, [&options, args] { return RunCreate(options, *args); });
+  }
+  {
+    auto force = std::make_shared<bool>(false);
+    CLI::App* sub = app.add_subcommand("destroy", "Remove the segment");
+    sub->add_flag("-f,--force", *force,
+                  "Succeed when there is no segment; remove a file that is not a valid segment");
+    commands.Add(sub, [&options, force] { return RunDestroy(options, *force); });
+  }
+  {
+    auto json = std::make_shared<bool>(false);
+    CLI::App* sub = app.add_subcommand(
+        "stat", "Show the segment's path, owner, mode, capacity, use, layout version and counters");
+    sub->add_flag("--json", *json, "Print one JSON object");
+    commands.Add(sub, [&options, json] { return RunStat(options, *json); });
+  }
+  {
+    auto repair = std::make_shared<bool>(false);
+    CLI::App* sub = app.add_subcommand(
+        "fsck", "Check every invariant of the lease table: exit 0 when clean, 3 when damaged");
+    sub->add_flag("--repair", *repair,
+                  "Open read-write so a writer that died holding the lock is recovered first");
+    commands.Add(sub, [&options, repair] { return RunFsck(options, *repair); });
+  }
+}
+
+}  // namespace shmlease::cli

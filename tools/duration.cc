@@ -1,0 +1,138 @@
+#include "duration.h"
+
+#include <cstdint>
+#include <cstdio>
+#include <limits>
+
+#include "shmlease/errors.h"
+
+namespace shmlease::cli {
+
+namespace {
+
+constexpr std::string_view kExpected =
+    "expected a positive number with a unit (ns, us, ms, s, m, h), e.g. 250ms, 10s or 1m30s";
+
+struct Unit {
+  std::string_view suffix;
+  std::int64_t ns;
+};
+
+// Longer suffixes first so that "ms" is not read as "m" followed by garbage.
+constexpr Unit kUnits[] = {
+    {"ns", 1},
+    {"us", 1'000},
+    {"ms", 1'000'000},
+    {"s", 1'000'000'000},
+    {"m", 60'000'000'000},
+    {"h", 3'600'000'000'000},
+};
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+std::error_code Fail(std::error_code ec, std::string* why, std::string_view text) {
+  if (why != nullptr) *why = std::string(text);
+  return ec;
+}
+
+}  // namespace
+
+std::error_code ParseDuration(std::string_view text, std::chrono::nanoseconds* out,
+                              std::string* why) {
+  if (text.empty()) return Fail(std::make_error_code(std::errc::invalid_argument), why, kExpected);
+  if (text.front() == '-') {
+    return Fail(Errc::invalid_duration, why, "must be positive, not negative");
+  }
+  if (text.front() == '+') text.remove_prefix(1);
+  // unsigned __int128 holds any partial sum exactly; only the total must fit.
+  __extension__ typedef unsigned __int128 Wide;
+  constexpr Wide kMax = static_cast<Wide>(std::numeric_limits<std::int64_t>::max());
+  const bool bare_integer =
+      !text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos;
+  Wide total = 0;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    Wide whole = 0;
+    std::size_t digits = 0;
+    for (; i < text.size() && IsDigit(text[i]); ++i, ++digits) {
+      whole = whole * 10 + static_cast<unsigned>(text[i] - '0');
+      if (whole > kMax) {
+        return Fail(std::make_error_code(std::errc::result_out_of_range), why, "is too large");
+      }
+    }
+    // Digits past the 18th cannot change a nanosecond count of any unit here.
+    Wide fraction = 0;
+    Wide scale = 1;
+    if (i < text.size() && text[i] == '.') {
+      ++i;
+      for (; i < text.size() && IsDigit(text[i]); ++i, ++digits) {
+        if (scale < static_cast<Wide>(1'000'000'000'000'000'000ULL)) {
+          fraction = fraction * 10 + static_cast<unsigned>(text[i] - '0');
+          scale *= 10;
+        }
+      }
+    }
+    if (digits == 0) {
+      return Fail(std::make_error_code(std::errc::invalid_argument), why, kExpected);
+    }
+    std::int64_t unit_ns = 0;
+    if (bare_integer) {
+      unit_ns = 1'000'000'000;
+    } else {
+      for (const Unit& unit : kUnits) {
+        if (text.substr(i, unit.suffix.size()) == unit.suffix) {
+          unit_ns = unit.ns;
+          i += unit.suffix.size();
+          break;
+        }
+      }
+      if (unit_ns == 0) {
+        return Fail(std::make_error_code(std::errc::invalid_argument), why, kExpected);
+      }
+    }
+    total += whole * static_cast<Wide>(unit_ns) + fraction * static_cast<Wide>(unit_ns) / scale;
+    if (total > kMax) {
+      return Fail(std::make_error_code(std::errc::result_out_of_range), why, "is too large");
+    }
+  }
+  if (total == 0) return Fail(Errc::invalid_duration, why, "must be positive, not zero");
+  *out = std::chrono::nanoseconds(static_cast<std::int64_t>(total));
+  return {};
+}
+
+std::string FormatDuration(std::chrono::nanoseconds d) {
+  using namespace std::chrono;
+  std::string sign;
+  // Work on the magnitude as unsigned so that nanoseconds::min() has one too.
+  std::uint64_t ns = static_cast<std::uint64_t>(d.count());
+  if (d.count() < 0) {
+    sign = "-";
+    ns = ~ns + 1;
+  }
+  char buf[64];
+  if (ns < 1'000) {
+    std::snprintf(buf, sizeof buf, "%lluns", static_cast<unsigned long long>(ns));
+  } else if (ns < 1'000'000) {
+    std::snprintf(buf, sizeof buf, "%lluus", static_cast<unsigned long long>(ns / 1'000));
+  } else if (ns < 1'000'000'000) {
+    std::snprintf(buf, sizeof buf, "%llums", static_cast<unsigned long long>(ns / 1'000'000));
+  } else if (ns < 60'000'000'000) {
+    // Tenths, truncated: "time left" must never read as more than there is.
+    const std::uint64_t tenths = ns / 100'000'000;
+    std::snprintf(buf, sizeof buf, "%llu.%llus", static_cast<unsigned long long>(tenths / 10),
+                  static_cast<unsigned long long>(tenths % 10));
+  } else {
+    const std::uint64_t s = ns / 1'000'000'000;
+    const std::uint64_t h = s / 3600, m = s / 60 % 60, sec = s % 60;
+    if (h > 0) {
+      std::snprintf(buf, sizeof buf, "%lluh%llum%llus", static_cast<unsigned long long>(h),
+                    static_cast<unsigned long long>(m), static_cast<unsigned long long>(sec));
+    } else {
+      std::snprintf(buf, sizeof buf, "%llum%llus", static_cast<unsigned long long>(m),
+                    static_cast<unsigned long long>(sec));
+    }
+  }
+  return sign + buf;
+}
+
+}  // namespace shmlease::cli

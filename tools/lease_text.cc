@@ -1,0 +1,36 @@
+#include "lease_text.h"
+
+#include "duration.h"
+
+namespace shmlease::cli {
+
+std::string LeaseName(const Key& key) {
+  return "lease '" + key.lease + "' (namespace " + key.ns + ", model " + key.model_uuid + ")";
+}
+
+std::string DescribeHolding(const Info& info, Clock::time_point now) {
+  const auto left = info.expiry - now;
+  std::string text = "held by '" + info.holder + "'";
+  if (left.count() > 0) {
+    text += " for another " + FormatDuration(left);
+  } else {
+    text += ", kept by its pins " + FormatDuration(-left) + " past its expiry";
+  }
+  return text + " (epoch " + std::to_string(info.epoch) + ")";
+}
+
+std::string DescribeCurrent(const ShmStore& store, const Key& key) {
+  LeaseMap leases;
+  const Key keys[] = {key};
+  if (store.Leases(&leases, keys) || leases.empty()) return "not held by anyone";
+  return DescribeHolding(leases.begin()->second, store.Now());
+}
+
+std::uint64_t CurrentEpoch(const ShmStore& store, const Key& key) {
+  LeaseMap leases;
+  const Key keys[] = {key};
+  if (store.Leases(&leases, keys) || leases.empty()) return 0;
+  return leases.begin()->second.epoch;
+}
+
+}  // namespace shmlease::cli

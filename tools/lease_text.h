@@ -1,0 +1,27 @@
+// One lease's current state, in words for messages and --verbose output.
+#ifndef SHMLEASE_TOOLS_LEASE_TEXT_H_
+#define SHMLEASE_TOOLS_LEASE_TEXT_H_
+
+#include <cstdint>
+#include <string>
+
+#include "shmlease/shm_store.h"
+
+namespace shmlease::cli {
+
+// "lease 'db' (namespace singular-controller, model local)".
+std::string LeaseName(const Key& key);
+
+// "held by 'pid-42' for another 4.2s (epoch 7)", or, for a pinned lease whose
+// time has run out, "held by 'pid-42', kept by its pins 1.2s past its expiry (epoch 7)".
+std::string DescribeHolding(const Info& info, Clock::time_point now);
+
+// DescribeHolding of the lease's current holder, or "not held by anyone".
+std::string DescribeCurrent(const ShmStore& store, const Key& key);
+
+// The fencing epoch of the lease's current holding; 0 when nobody holds it.
+std::uint64_t CurrentEpoch(const ShmStore& store, const Key& key);
+
+}  // namespace shmlease::cli
+
+#endif  // SHMLEASE_TOOLS_LEASE_TEXT_H_

@@ -1,0 +1,88 @@
+#include "report.h"
+
+#include <cstdio>
+#include <string>
+
+#include "shmlease/errors.h"
+
+namespace shmlease::cli {
+
+int ExitCodeFor(std::error_code ec) {
+  if (!ec) return kExitOk;
+  if (ec.category() != lease_category()) {
+    // Errors of the system or the standard library: our own argument checks
+    // report std::errc::invalid_argument; anything else is about the segment.
+    return ec == std::errc::invalid_argument || ec == std::errc::result_out_of_range ? kExitUsage
+                                                                                     : kExitSegment;
+  }
+  switch (static_cast<Errc>(ec.value())) {
+    case Errc::claim_denied:
+    case Errc::not_held:
+    case Errc::wait_cancelled:
+    case Errc::invalid:  // The store's "invalid operation": this holder does not hold it.
+    case Errc::held:
+    case Errc::aborted:
+    case Errc::too_many_pins:  // The lease refuses another pinning entity.
+      return kExitNo;
+    case Errc::invalid_name:
+    case Errc::name_too_long:
+    case Errc::invalid_duration:
+    case Errc::invalid_capacity:
+    case Errc::invalid_segment_name:
+      return kExitUsage;
+    case Errc::timeout:     // The writers' lock stayed taken: a stuck process holds the segment.
+    case Errc::table_full:  // Only a bigger segment helps.
+    case Errc::segment_not_found:
+    case Errc::corrupt_segment:
+    case Errc::incompatible_segment:
+    case Errc::permission_denied:
+    case Errc::foreign_owner:
+    case Errc::segment_busy:
+    case Errc::io_error:
+    case Errc::no_space:
+    case Errc::read_only:
+      return kExitSegment;
+  }
+  return kExitSegment;
+}
+
+int Report(std::string_view what, std::error_code ec) {
+  std::string line = "shmlease: ";
+  line += what;
+  if (ec) {
+    line += ": ";
+    line += ec.message();
+  }
+  line += '\n';
+  std::fputs(line.c_str(), stderr);
+  return ec ? ExitCodeFor(ec) : kExitNo;
+}
+
+int ReportSegment(std::string_view what, std::error_code ec, std::string_view detail) {
+  // The library's sentence says what happened to which file; the error's own
+  // message, in parentheses, is the category a script can grep for.
+  std::string line = "shmlease: ";
+  line += what;
+  if (!detail.empty()) {
+    line += ": ";
+    line += detail;
+  }
+  if (ec) {
+    line += " (";
+    line += ec.message();
+    line += ")";
+  }
+  line += '\n';
+  std::fputs(line.c_str(), stderr);
+  return ec ? ExitCodeFor(ec) : kExitSegment;
+}
+
+int ReportBadName(std::string_view flag, std::string_view value, std::error_code ec) {
+  std::string text(flag);
+  text += " '";
+  text += value;
+  text += "'";
+  return Report(text, ec);
+}
+
+}  // namespace shmlease::cli

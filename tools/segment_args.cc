@@ -1,0 +1,97 @@
+#include "segment_args.h"
+
+#include <pwd.h>
+
+#include <charconv>
+#include <cstdlib>
+
+#include "cli_options.h"
+#include "report.h"
+#include "shmlease/errors.h"
+#include "shmlease/lease.h"
+
+namespace shmlease::cli {
+
+namespace {
+
+// A uid written as a number, or the uid of a user name; false when neither.
+bool ResolveOwner(const std::string& text, std::uint32_t* uid) {
+  const char* end = text.data() + text.size();
+  if (auto [ptr, ec] = std::from_chars(text.data(), end, *uid); ec == std::errc() && ptr == end) {
+    return true;
+  }
+  if (const passwd* pw = getpwnam(text.c_str())) {
+    *uid = pw->pw_uid;
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void AddGlobalOptions(CLI::App& app, GlobalOptions* options) {
+  app.fallthrough();
+  if (const char* env = std::getenv("SHMLEASE_SEGMENT"); env != nullptr && *env != '\0') {
+    options->segment = env;
+  }
+  options->ns = std::string(kSingularControllerNamespace);
+  options->model = "local";
+  app.add_option("--segment", options->segment,
+                 "POSIX shared-memory name of the lease segment, or a file path when it "
+                 "contains '/' (env SHMLEASE_SEGMENT)")
+      ->capture_default_str();
+  options->ns_option = app.add_option("--namespace", options->ns, "Namespace of the leases")
+                           ->capture_default_str()
+                           ->check(NameValidator());
+  options->model_option = app.add_option("--model", options->model, "Model UUID of the leases")
+                              ->capture_default_str()
+                              ->check(NameValidator());
+  app.add_option("--trust-owner", options->trusted_owners,
+                 "Accept a segment owned by this user (uid or name); repeatable")
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            std::uint32_t uid;
+            return ResolveOwner(text, &uid) ? std::string() : "'" + text + "' is no known user";
+          },
+          "UID"));
+  app.add_flag("--trust-any-owner", options->trust_any_owner,
+               "Accept a segment whatever user owns it");
+  app.add_flag("-v,--verbose", options->verbose, "Say what was done");
+}
+
+ShmStoreOptions StoreOptions(const GlobalOptions& options) {
+  ShmStoreOptions store_options;
+  store_options.name = options.segment;
+  store_options.trust_any_owner = options.trust_any_owner;
+  for (const std::string& owner : options.trusted_owners) {
+    std::uint32_t uid;
+    if (ResolveOwner(owner, &uid)) store_options.trusted_uids.push_back(uid);
+  }
+  return store_options;
+}
+
+OpenedSegment OpenSegment(const GlobalOptions& options, Access access,
+                          const ShmStoreOptions* creation) {
+  ShmStoreOptions store_options = StoreOptions(options);
+  if (creation != nullptr) {
+    store_options.capacity = creation->capacity;
+    store_options.mode = creation->mode;
+  }
+  store_options.read_only = access == Access::kRead;
+  OpenedSegment opened;
+  opened.store = access == Access::kCreate
+                     ? ShmStore::OpenOrCreate(store_options, opened.ec, &opened.detail)
+                     : ShmStore::Open(store_options, opened.ec, &opened.detail);
+  return opened;
+}
+
+int ReportOpenFailure(const GlobalOptions& options, const OpenedSegment& opened) {
+  if (opened.ec == Errc::invalid_segment_name) {
+    return ReportBadName("--segment", options.segment, opened.ec);
+  }
+  if (opened.ec == Errc::invalid_capacity)
+    return ReportSegment("--capacity", opened.ec, opened.detail);
+  return ReportSegment("segment '" + options.segment + "'", opened.ec, opened.detail);
+}
+
+}  // namespace shmlease::cli
