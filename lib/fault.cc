@@ -53,7 +53,9 @@ void FaultPoint(const char* name) noexcept {
   static std::atomic<long> hits{0};
   const char* skip = std::getenv("SHMLEASE_CRASH_SKIP");
   long n = hits.fetch_add(1);
-  if (skip != nullptr && n < std::atol(skip)) return;
+  // Exactly the SKIP+1-th hit: a stopped process that is continued must not
+  // stop again at the next pass (a claim passes "lock-acquired" twice).
+  if (n != (skip != nullptr ? std::atol(skip) : 0)) return;
   const char* how = std::getenv("SHMLEASE_CRASH_HOW");
   if (how != nullptr && std::strcmp(how, "exit") == 0) _exit(86);
   if (how != nullptr && std::strcmp(how, "stop") == 0) {

@@ -37,8 +37,8 @@ class ClaimerImpl final : public Claimer, Bound {
   std::error_code Claim(std::string_view lease, std::string_view holder,
                         std::chrono::nanoseconds duration, std::stop_token stop) override {
     if (stop.stop_requested()) return Errc::aborted;
-    return store_->ClaimOrExtendLease(KeyOf(lease), Request{std::string(holder), duration}, nullptr,
-                                      stop);
+    return store_->ClaimOrExtend(KeyView(ns_, model_, lease), holder, duration, nullptr,
+                                 std::move(stop));
   }
   std::error_code WaitUntilExpired(std::string_view lease, std::stop_token stop,
                                    const std::function<void()>& started) override {

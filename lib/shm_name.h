@@ -40,9 +40,15 @@ inline void Store(ShmName& n, const NameWords& v) noexcept {
     n.words[i].store(v.words[i], std::memory_order_relaxed);
 }
 
+// Compares up to the first all-zero word of `v`: names are zero-padded, so
+// the words after it are zero on both sides (a segment that breaks that rule
+// is reported by fsck; here it can only make a name compare equal to itself
+// with garbage after it).
 inline bool Equals(const ShmName& n, const NameWords& v) noexcept {
   for (std::size_t i = 0; i < kNameWords; ++i) {
-    if (n.words[i].load(std::memory_order_relaxed) != v.words[i]) return false;
+    const std::uint64_t w = v.words[i];
+    if (n.words[i].load(std::memory_order_relaxed) != w) return false;
+    if (w == 0) return true;
   }
   return true;
 }
@@ -75,7 +81,7 @@ inline std::uint64_t HashKey(const NameWords& ns, const NameWords& model,
   return h;
 }
 
-inline KeyWords EncodeKey(const Key& k) noexcept {
+inline KeyWords EncodeKey(KeyView k) noexcept {
   KeyWords kw{NameWords::From(k.ns), NameWords::From(k.model_uuid), NameWords::From(k.lease), 0};
   kw.hash = HashKey(kw.ns, kw.model_uuid, kw.lease);
   return kw;

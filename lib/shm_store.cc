@@ -2,6 +2,8 @@
 #include "shmlease/shm_store.h"
 
 #include <algorithm>
+#include <cstddef>
+#include <cstring>
 #include <optional>
 
 #include "clock.h"
@@ -41,6 +43,40 @@ Info ToInfo(const SlotView& v) {
 
 Key ToKey(const SlotView& v) {
   return Key{v.ns.ToString(), v.model_uuid.ToString(), v.lease.ToString()};
+}
+
+// The held leases of the table (or of one namespace and model when
+// `ns_model` is given), as a map. Building a std::map by inserting slots in
+// hash order costs ~log2(n) Key comparisons per lease, each comparing the
+// mostly equal namespace and model strings first; instead the raw, zero-padded
+// names are sorted (their bytes order exactly as the strings do, field by
+// field) and the map is built by appending at its end.
+std::error_code CollectHeld(const internal::Table& table, std::int64_t now,
+                            const NameWords* ns_model, LeaseMap* out) {
+  struct Held {
+    NameWords ns, model_uuid, lease;  // Contiguous: compared as one 192-byte string.
+    NameWords holder;
+    std::int64_t expiry_ns;
+    std::uint64_t epoch;
+  };
+  static_assert(offsetof(Held, lease) == 2 * sizeof(NameWords));
+  std::vector<Held> found;
+  std::error_code ec = table.ForEachOccupied([&](std::uint64_t, const SlotView& v) {
+    if (!v.HeldAt(now)) return;
+    if (ns_model != nullptr && !(v.ns == ns_model[0] && v.model_uuid == ns_model[1])) return;
+    found.push_back(Held{v.ns, v.model_uuid, v.lease, v.holder, v.expiry_ns, v.epoch});
+  });
+  std::vector<std::uint32_t> order(found.size());
+  for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&found](std::uint32_t a, std::uint32_t b) {
+    return std::memcmp(&found[a], &found[b], 3 * sizeof(NameWords)) < 0;
+  });
+  for (std::uint32_t i : order) {
+    const Held& h = found[i];
+    out->emplace_hint(out->end(), Key{h.ns.ToString(), h.model_uuid.ToString(), h.lease.ToString()},
+                      Info{h.holder.ToString(), internal::ToTimePoint(h.expiry_ns), h.epoch});
+  }
+  return ec;
 }
 
 std::shared_ptr<ShmStore> OpenStore(
@@ -100,7 +136,7 @@ std::error_code ShmStore::AdvanceFakeClock(std::chrono::nanoseconds d) {
 
 std::error_code ShmStore::ClaimLease(const Key& key, const Request& req, std::stop_token stop) {
   const std::int64_t t0 = impl_->table.Now();
-  std::int64_t expiry;
+  std::int64_t expiry = 0;
   if (std::error_code ec = key.Validate()) return ec;
   if (std::error_code ec = ValidateRequestAt(req, t0, &expiry)) return ec;
   return impl_->table.Claim(internal::EncodeKey(key), NameWords::From(req.holder), t0, expiry,
@@ -109,7 +145,7 @@ std::error_code ShmStore::ClaimLease(const Key& key, const Request& req, std::st
 
 std::error_code ShmStore::ExtendLease(const Key& key, const Request& req, std::stop_token stop) {
   const std::int64_t t0 = impl_->table.Now();
-  std::int64_t expiry;
+  std::int64_t expiry = 0;
   if (std::error_code ec = key.Validate()) return ec;
   if (std::error_code ec = ValidateRequestAt(req, t0, &expiry)) return ec;
   return impl_->table.Claim(internal::EncodeKey(key), NameWords::From(req.holder), t0, expiry,
@@ -118,16 +154,43 @@ std::error_code ShmStore::ExtendLease(const Key& key, const Request& req, std::s
 
 std::error_code ShmStore::ClaimOrExtendLease(const Key& key, const Request& req, Info* current,
                                              std::stop_token stop) {
+  return ClaimOrExtend(key, req.holder, req.duration, current, std::move(stop));
+}
+
+namespace {
+
+// Only the bounds that encoding a name needs; the full check comes later.
+bool FitsStoredName(std::string_view s) { return !s.empty() && s.size() <= kMaxNameLength; }
+
+}  // namespace
+
+std::error_code ShmStore::ClaimOrExtend(KeyView key, std::string_view holder,
+                                        std::chrono::nanoseconds duration, Info* current,
+                                        std::stop_token stop) {
   const std::int64_t t0 = impl_->table.Now();
-  std::int64_t expiry;
-  if (std::error_code ec = key.Validate()) return ec;
-  if (std::error_code ec = ValidateRequestAt(req, t0, &expiry)) return ec;
-  // Only a caller that asks for the current holder pays for zeroing a whole
-  // slot image (~800 bytes, a measurable part of an extension).
+  const std::int64_t d = duration.count();
+  if (d <= 0 || d > internal::kNever - t0) return Errc::invalid_duration;
+  if (FitsStoredName(key.ns) && FitsStoredName(key.model_uuid) && FitsStoredName(key.lease) &&
+      FitsStoredName(holder)) {
+    // The common case is a holder extending its own lease. A key and holder
+    // that match a stored holding byte for byte were validated when they were
+    // stored, so that path skips the character checks (a third of its cost).
+    const KeyWords kw = internal::EncodeKey(key);
+    const NameWords hw = NameWords::From(holder);
+    std::error_code ec =
+        impl_->table.Claim(kw, hw, t0, t0 + d, ClaimMode::extend_only, nullptr, stop);
+    if (ec != Errc::invalid) return ec;  // Extended, or the lock said timeout/aborted.
+  }
+  // Not an extension: every name must pass before anything changes (S12).
+  if (std::error_code ec = ValidateName(key.ns)) return ec;
+  if (std::error_code ec = ValidateName(key.model_uuid)) return ec;
+  if (std::error_code ec = ValidateName(key.lease)) return ec;
+  if (std::error_code ec = ValidateName(holder)) return ec;
+  // Only a caller that asks for the current holder pays for a whole slot image.
   std::optional<SlotView> holder_view;
   if (current != nullptr) holder_view.emplace();
   std::error_code ec =
-      impl_->table.Claim(internal::EncodeKey(key), NameWords::From(req.holder), t0, expiry,
+      impl_->table.Claim(internal::EncodeKey(key), NameWords::From(holder), t0, t0 + d,
                          ClaimMode::claim_or_extend, holder_view ? &*holder_view : nullptr, stop);
   if (ec == Errc::claim_denied && holder_view) *current = ToInfo(*holder_view);
   return ec;
@@ -192,9 +255,7 @@ std::error_code ShmStore::Leases(LeaseMap* out, std::span<const Key> keys) const
     }
     return {};
   }
-  return impl_->table.ForEachOccupied([&](std::uint64_t, const SlotView& v) {
-    if (v.HeldAt(now)) out->emplace(ToKey(v), ToInfo(v));
-  });
+  return CollectHeld(impl_->table, now, nullptr, out);
 }
 
 std::error_code ShmStore::LeaseGroup(std::string_view ns, std::string_view model_uuid,
@@ -202,29 +263,8 @@ std::error_code ShmStore::LeaseGroup(std::string_view ns, std::string_view model
   out->clear();
   if (std::error_code ec = ValidateName(ns)) return ec;
   if (std::error_code ec = ValidateName(model_uuid)) return ec;
-  const NameWords want_ns = NameWords::From(ns);
-  const NameWords want_model = NameWords::From(model_uuid);
-  const std::int64_t now = impl_->table.Now();
-  // Slots come in hash order. Inserting them into the map as they come costs
-  // ~log2(n) full Key comparisons each, every one comparing the (equal)
-  // namespace and model strings first. Sorting by lease name alone, then
-  // appending at the map's end, costs one comparison per insertion.
-  std::vector<std::pair<Key, Info>> found;
-  std::error_code ec = impl_->table.ForEachOccupied([&](std::uint64_t, const SlotView& v) {
-    if (v.ns == want_ns && v.model_uuid == want_model && v.HeldAt(now)) {
-      found.emplace_back(ToKey(v), ToInfo(v));
-    }
-  });
-  // Sort indexes, not the entries: swapping entries moves four strings each.
-  std::vector<std::uint32_t> order(found.size());
-  for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&found](std::uint32_t a, std::uint32_t b) {
-    return found[a].first.lease < found[b].first.lease;
-  });
-  for (std::uint32_t i : order) {
-    out->emplace_hint(out->end(), std::move(found[i].first), std::move(found[i].second));
-  }
-  return ec;
+  const NameWords want[2] = {NameWords::From(ns), NameWords::From(model_uuid)};
+  return CollectHeld(impl_->table, impl_->table.Now(), want, out);
 }
 
 std::error_code ShmStore::Pinned(PinMap* out) const {

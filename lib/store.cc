@@ -41,6 +41,13 @@ std::error_code Store::ClaimOrExtendLease(const Key& key, const Request& req, In
   return Errc::timeout;
 }
 
+std::error_code Store::ClaimOrExtend(KeyView key, std::string_view holder,
+                                     std::chrono::nanoseconds duration, Info* current,
+                                     std::stop_token stop) {
+  return ClaimOrExtendLease(key.ToKey(), Request{std::string(holder), duration}, current,
+                            std::move(stop));
+}
+
 std::error_code Store::CheckLease(const Key& key, std::string_view holder, TokenCache*) const {
   LeaseMap leases;
   const Key keys[] = {key};

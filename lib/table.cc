@@ -210,6 +210,24 @@ bool Table::CheckCached(const TokenCache& cache, std::error_code* result) const 
   return true;
 }
 
+std::uint64_t Table::FindLocked(const KeyWords& key) const {
+  const std::uint64_t home = Home(key.hash);
+  const std::uint32_t fingerprint = static_cast<std::uint32_t>(key.hash >> 32);
+  const std::uint32_t max_probe = MaxProbe(home);
+  std::uint64_t i = home;
+  for (std::uint32_t d = 0; d <= max_probe; ++d, i = Next(i)) {
+    // No writer can run concurrently, so no seqlock: plain relaxed loads.
+    const SlotHot& h = hot_[i];
+    if ((h.state.load(std::memory_order_relaxed) & kOccupied) &&
+        h.key_hash.load(std::memory_order_relaxed) == fingerprint &&
+        Equals(cold_[i].lease, key.lease) && Equals(cold_[i].model_uuid, key.model_uuid) &&
+        Equals(cold_[i].ns, key.ns)) {
+      return i;
+    }
+  }
+  return kNoSlot;
+}
+
 std::uint64_t Table::FindRepairing(const KeyWords& key, SlotView* view, bool* unreadable,
                                    const std::stop_token& stop) const {
   *unreadable = false;
@@ -393,6 +411,24 @@ std::error_code Table::Claim(const KeyWords& key, const NameWords& holder, std::
                              const std::stop_token& stop) {
   WriteLock lock(*this, lock_timeout_ns_, stop);
   if (lock.error()) return lock.error();
+  if (mode == ClaimMode::extend_only) {
+    // The hot path of a holder renewing its lease: no slot copy, names compared in place.
+    const std::uint64_t i = FindLocked(key);
+    if (i == kNoSlot) return Errc::invalid;
+    SlotHot& h = hot_[i];
+    const std::uint32_t st = h.state.load(std::memory_order_relaxed);
+    const std::int64_t current_expiry = h.expiry_ns.load(std::memory_order_relaxed);
+    const bool held =
+        (st & kHeld) && (h.pin_count.load(std::memory_order_relaxed) > 0 || t0 < current_expiry);
+    if (!held || !Equals(cold_[i].holder, holder)) return Errc::invalid;
+    // One aligned store, no journal (see SlotHot::expiry_ns).
+    if (expiry > current_expiry) h.expiry_ns.store(expiry, std::memory_order_release);
+    SHMLEASE_FAULT_POINT("extended");
+    // Only lock holders write this counter: a plain increment, not a locked RMW.
+    header_.stats.extensions.store(header_.stats.extensions.load(std::memory_order_relaxed) + 1,
+                                   std::memory_order_relaxed);
+    return {};
+  }
   SlotView v;
   std::uint64_t i = Find(key, &v);
   if (i != kNoSlot && v.HeldAt(t0)) {

@@ -82,6 +82,8 @@ class Table {
   // --- readers: never take the mutex ---
   // The slot holding `key`, or kNoSlot. Fills *view when found.
   std::uint64_t Find(const KeyWords& key, SlotView* view) const;
+  // Find for the lock holder: compares names in place, copies nothing.
+  std::uint64_t FindLocked(const KeyWords& key) const;
   // Find for readers, who do not hold the lock: a candidate slot that stays
   // unreadable (a writer died or is stopped inside it) is repaired through
   // the lock, as ForEachOccupied does, and read again. When one still cannot

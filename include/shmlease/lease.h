@@ -50,6 +50,20 @@ struct Key {
   std::error_code Validate() const noexcept;
 };
 
+// A Key by reference, for calls that must not copy names (see
+// Store::ClaimOrExtend). Valid only while the strings it views are.
+struct KeyView {
+  std::string_view ns;
+  std::string_view model_uuid;
+  std::string_view lease;
+
+  KeyView(std::string_view ns_, std::string_view model_uuid_, std::string_view lease_)
+      : ns(ns_), model_uuid(model_uuid_), lease(lease_) {}
+  KeyView(const Key& k)
+      : ns(k.ns), model_uuid(k.model_uuid), lease(k.lease) {}  // NOLINT: implicit by design.
+  Key ToKey() const { return Key{std::string(ns), std::string(model_uuid), std::string(lease)}; }
+};
+
 // What a lease holder asks for: keep `holder` in the lease for `duration` from now.
 struct Request {
   std::string holder;

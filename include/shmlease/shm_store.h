@@ -113,6 +113,9 @@ class ShmStore final : public Store {
   std::error_code Pinned(PinMap* out) const override;
   std::error_code ClaimOrExtendLease(const Key& key, const Request& req, Info* current = nullptr,
                                      std::stop_token stop = {}) override;
+  std::error_code ClaimOrExtend(KeyView key, std::string_view holder,
+                                std::chrono::nanoseconds duration, Info* current = nullptr,
+                                std::stop_token stop = {}) override;
   std::error_code CheckLease(const Key& key, std::string_view holder,
                              TokenCache* cache) const override;
   std::error_code WaitUntilFree(const Key& key, std::stop_token stop,

@@ -85,6 +85,12 @@ class Store {
   virtual std::error_code ClaimOrExtendLease(const Key& key, const Request& req,
                                              Info* current = nullptr, std::stop_token stop = {});
 
+  // ClaimOrExtendLease without building a Key or a Request: what
+  // Claimer::Claim calls on every extension, so it must not allocate.
+  virtual std::error_code ClaimOrExtend(KeyView key, std::string_view holder,
+                                        std::chrono::nanoseconds duration, Info* current = nullptr,
+                                        std::stop_token stop = {});
+
   // Success if `holder` holds `key` now (held and unexpired, or pinned);
   // Errc::not_held otherwise. `cache` belongs to one Token.
   virtual std::error_code CheckLease(const Key& key, std::string_view holder,
