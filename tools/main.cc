@@ -1,4 +1,4 @@
-// shmlease: the lease table from the shell. See docs/shmlease.1.md.
+// shmlease: the lease table from the shell. See the shmlease(1) section of README.md.
 #include <CLI/CLI.hpp>
 
 #include "command.h"
