@@ -31,9 +31,18 @@ inline std::int64_t CoarseMonotonicNs() noexcept { return ReadClockNs(CLOCK_MONO
 // than 100 ms (the resolution does not bound the lag on every VM; see clock.cc).
 std::int64_t CoarseClockMarginNs() noexcept;
 
-// now + d, saturating at kNever instead of overflowing.
+// now + d, saturating instead of overflowing. `now` may be anything a fake
+// clock in a hostile segment holds, negative included.
 inline std::int64_t AddSaturating(std::int64_t now, std::int64_t d) noexcept {
-  return d > kNever - now ? kNever : now + d;
+  std::int64_t sum;
+  if (__builtin_add_overflow(now, d, &sum)) return d > 0 ? kNever : std::numeric_limits<std::int64_t>::min();
+  return sum;
+}
+
+// True when t0 + d (d > 0) is past kNever: such a duration cannot be promised.
+inline bool ExpiryOverflows(std::int64_t t0, std::int64_t d) noexcept {
+  std::int64_t sum;
+  return __builtin_add_overflow(t0, d, &sum);
 }
 
 inline std::chrono::steady_clock::time_point ToTimePoint(std::int64_t ns) noexcept {

@@ -32,7 +32,7 @@ namespace {
 std::error_code ValidateRequestAt(const Request& req, std::int64_t t0, std::int64_t* expiry) {
   if (std::error_code ec = req.Validate()) return ec;
   const std::int64_t d = req.duration.count();
-  if (d > internal::kNever - t0) return Errc::invalid_duration;  // t0 + d would overflow.
+  if (internal::ExpiryOverflows(t0, d)) return Errc::invalid_duration;
   *expiry = t0 + d;
   return {};
 }
@@ -169,7 +169,7 @@ std::error_code ShmStore::ClaimOrExtend(KeyView key, std::string_view holder,
                                         std::stop_token stop) {
   const std::int64_t t0 = impl_->table.Now();
   const std::int64_t d = duration.count();
-  if (d <= 0 || d > internal::kNever - t0) return Errc::invalid_duration;
+  if (d <= 0 || internal::ExpiryOverflows(t0, d)) return Errc::invalid_duration;
   if (FitsStoredName(key.ns) && FitsStoredName(key.model_uuid) && FitsStoredName(key.lease) &&
       FitsStoredName(holder)) {
     // The common case is a holder extending its own lease. A key and holder

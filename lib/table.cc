@@ -118,7 +118,11 @@ std::int64_t Table::Now() const {
 std::error_code Table::AdvanceFakeClock(std::int64_t d) {
   if (!fake_clock_ || d <= 0) return Errc::invalid;
   if (segment_.read_only()) return Errc::read_only;
-  header_.fake_now_ns.fetch_add(d, std::memory_order_acq_rel);
+  // Saturates: a clock that wrapped around would run backwards.
+  std::int64_t now = header_.fake_now_ns.load(std::memory_order_relaxed);
+  while (!header_.fake_now_ns.compare_exchange_weak(now, AddSaturating(now, d),
+                                                    std::memory_order_acq_rel)) {
+  }
   header_.clock_word.fetch_add(1, std::memory_order_seq_cst);
   FutexWakeAll(&header_.clock_word);
   return {};
@@ -129,7 +133,8 @@ std::error_code Table::AdvanceFakeClock(std::int64_t d) {
 inline std::int64_t Table::FastNow(std::int64_t expiry_ns) const {
   if (fake_clock_) return header_.fake_now_ns.load(std::memory_order_acquire);
   std::int64_t coarse = CoarseMonotonicNs();
-  if (coarse < expiry_ns - coarse_margin_ns_) return coarse;
+  // Added on the clock's side: expiry_ns is segment data and may be anything.
+  if (coarse + coarse_margin_ns_ < expiry_ns) return coarse;
   return MonotonicNs();
 }
 

@@ -275,6 +275,32 @@ TEST_F(HostileFile, WrongMagic) {
   ExpectRefused(b, Errc::corrupt_segment, "magic");
 }
 
+// Found by the fuzzer: a fake clock read from a hostile segment may be
+// negative, and the overflow checks on t0 + duration must not overflow
+// themselves (UBSan aborts this test if they do).
+TEST_F(HostileFile, NegativeFakeClockTimeDoesNotOverflowTheChecks) {
+  using std::chrono::nanoseconds;
+  std::string b = good_bytes_;
+  Poke<std::uint32_t>(&b, offsetof(internal::SegmentHeader, fake_clock), 1);
+  Poke<std::int64_t>(&b, offsetof(internal::SegmentHeader, fake_now_ns),
+                     std::numeric_limits<std::int64_t>::min() + 1'000'000'000);
+  const std::string path = dir_.File("negative-time");
+  WriteFile(path, b);
+  auto s = MustOpen(TestOptions(path, false, 4));
+  ASSERT_TRUE(s);
+  ASSERT_LT(s->Now().time_since_epoch(), nanoseconds(0));
+  // Every duration fits when the clock is that far below zero.
+  EXPECT_FALSE(s->ClaimOrExtendLease(K("late"), {"holder", nanoseconds::max()}));
+  EXPECT_FALSE(s->ClaimLease(K("later"), {"holder", 10s}));
+  EXPECT_FALSE(Token(s, K("later"), "holder").Check());
+  EXPECT_EQ(s->ClaimOrExtendLease(K("later"), {"other", 10s}), Errc::claim_denied);
+  // The fake clock saturates instead of wrapping around.
+  EXPECT_FALSE(s->AdvanceFakeClock(nanoseconds::max()));
+  EXPECT_FALSE(s->AdvanceFakeClock(nanoseconds::max()));
+  EXPECT_EQ(s->Now().time_since_epoch(), nanoseconds::max());
+  EXPECT_EQ(Token(s, K("later"), "holder").Check(), Errc::not_held);
+}
+
 TEST_F(HostileFile, NewerLayoutVersion) {
   std::string b = good_bytes_;
   Poke<std::uint32_t>(&b, offsetof(internal::SegmentHeader, layout_version),
