@@ -56,11 +56,19 @@ std::error_code Fail(std::error_code ec, std::string* detail, std::string text) 
 
 std::string Errno(int err) { return std::strerror(err); }
 
+// This boot's id, or "" when it cannot be read (no /proc in a chroot, a
+// sandbox hiding it, no descriptor left). An unknown id never makes a
+// segment look stale: clearing every holder on a guess would break promises.
 std::string ReadBootId() {
   std::ifstream in("/proc/sys/kernel/random/boot_id");
   std::string id;
   std::getline(in, id);
-  return id.substr(0, sizeof(SegmentHeader::boot_id) - 1);
+  // A UUID: 36 characters of hex digits and dashes; anything else is unknown.
+  if (id.size() != 36 ||
+      id.find_first_not_of("0123456789abcdefABCDEF-") != std::string::npos) {
+    return "";
+  }
+  return id;
 }
 
 // flock with a deadline: the initialiser holds it for milliseconds; a holder
@@ -240,7 +248,16 @@ std::error_code Segment::MapAndCheck(const ShmStoreOptions& options, bool create
   }
   header_ = static_cast<SegmentHeader*>(region_.get_address());
   if (std::error_code ec = Validate(size, detail)) return ec;
-  stale_boot_ = !read_only_ && !BootIdIsCurrent();
+  // Only a file can outlive a boot; a POSIX shm object is gone at reboot.
+  if (is_file_ && !BootIdIsCurrent()) {
+    if (read_only_) {
+      // A reader cannot reset it, and its expiries would be read on the wrong clock.
+      return Fail(Errc::incompatible_segment, detail,
+                  path_ + " was last used before this machine rebooted: its expiries are on "
+                          "another clock; open it writable once to reset it");
+    }
+    stale_boot_ = true;
+  }
   return {};
 }
 
@@ -343,13 +360,17 @@ std::error_code Segment::Validate(std::uint64_t file_size, std::string* detail) 
 }
 
 bool Segment::BootIdIsCurrent() const {
-  return ReadBootId() ==
-         std::string(header_->boot_id, strnlen(header_->boot_id, sizeof header_->boot_id));
+  const std::string now = ReadBootId();
+  const std::string recorded(header_->boot_id,
+                             strnlen(header_->boot_id, sizeof header_->boot_id));
+  // Stale only when both ids are known and differ.
+  return now.empty() || recorded.empty() || now == recorded;
 }
 
 void Segment::RecordBootId() {
   if (read_only_) return;
   std::string boot = ReadBootId();
+  if (boot.empty()) return;  // Unknown: keep what is recorded.
   std::memset(header_->boot_id, 0, sizeof header_->boot_id);
   std::memcpy(header_->boot_id, boot.data(), boot.size());
   stale_boot_ = false;

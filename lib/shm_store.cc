@@ -159,8 +159,12 @@ std::error_code ShmStore::ClaimOrExtendLease(const Key& key, const Request& req,
 
 namespace {
 
-// Only the bounds that encoding a name needs; the full check comes later.
-bool FitsStoredName(std::string_view s) { return !s.empty() && s.size() <= kMaxNameLength; }
+// Only what encoding a name needs; the full check comes later. A NUL would
+// end the zero-padded stored name early, so "h\0" would match "h".
+bool FitsStoredName(std::string_view s) {
+  return !s.empty() && s.size() <= kMaxNameLength &&
+         std::memchr(s.data(), '\0', s.size()) == nullptr;
+}
 
 }  // namespace
 
@@ -198,25 +202,22 @@ std::error_code ShmStore::ClaimOrExtend(KeyView key, std::string_view holder,
 
 std::error_code ShmStore::RevokeLease(const Key& key, std::string_view holder,
                                       std::stop_token stop) {
-  const std::int64_t t0 = impl_->table.Now();
   if (std::error_code ec = key.Validate()) return ec;
   if (std::error_code ec = ValidateName(holder)) return ec;
-  return impl_->table.Revoke(internal::EncodeKey(key), NameWords::From(holder), t0, stop);
+  return impl_->table.Revoke(internal::EncodeKey(key), NameWords::From(holder), stop);
 }
 
 std::error_code ShmStore::PinLease(const Key& key, std::string_view entity, std::stop_token stop) {
-  const std::int64_t t0 = impl_->table.Now();
   if (std::error_code ec = key.Validate()) return ec;
   if (std::error_code ec = ValidateName(entity)) return ec;
-  return impl_->table.Pin(internal::EncodeKey(key), NameWords::From(entity), t0, stop);
+  return impl_->table.Pin(internal::EncodeKey(key), NameWords::From(entity), stop);
 }
 
 std::error_code ShmStore::UnpinLease(const Key& key, std::string_view entity,
                                      std::stop_token stop) {
-  const std::int64_t t0 = impl_->table.Now();
   if (std::error_code ec = key.Validate()) return ec;
   if (std::error_code ec = ValidateName(entity)) return ec;
-  return impl_->table.Unpin(internal::EncodeKey(key), NameWords::From(entity), t0, stop);
+  return impl_->table.Unpin(internal::EncodeKey(key), NameWords::From(entity), stop);
 }
 
 std::error_code ShmStore::CheckLease(const Key& key, std::string_view holder,

@@ -175,7 +175,14 @@ bool Table::ReadSlot(std::uint64_t i, SlotView* out, bool with_cold) const {
   return false;
 }
 
-std::uint64_t Table::Find(const KeyWords& key, SlotView* view) const {
+bool Table::ReadSlotLocked(std::uint64_t i, SlotView* out, bool with_cold) const {
+  // Under the lock no writer is inside a slot, and WriteLock has replayed a
+  // dead one's journal: an odd counter now is damage, not a busy writer.
+  if (hot_[i].seq.load(std::memory_order_relaxed) & 1) return false;
+  return ReadSlot(i, out, with_cold);
+}
+
+std::uint64_t Table::Find(const KeyWords& key, SlotView* view, std::error_code* ec) const {
   const std::uint64_t home = Home(key.hash);
   const std::uint32_t fingerprint = static_cast<std::uint32_t>(key.hash >> 32);
   const std::uint32_t max_probe = MaxProbe(home);
@@ -184,7 +191,12 @@ std::uint64_t Table::Find(const KeyWords& key, SlotView* view) const {
     // The hot line answers most misses without touching the names.
     std::uint32_t st = hot_[i].state.load(std::memory_order_relaxed);
     if ((st & kOccupied) && hot_[i].key_hash.load(std::memory_order_relaxed) == fingerprint) {
-      if (ReadSlot(i, view, true) && view->HasKey(key)) return i;
+      // Skipping a torn slot could place the key a second time.
+      if (!ReadSlotLocked(i, view, true)) {
+        *ec = Errc::corrupt_segment;
+        return kNoSlot;
+      }
+      if (view->HasKey(key)) return i;
     }
   }
   return kNoSlot;
@@ -281,9 +293,10 @@ std::error_code Table::ForEachOccupied(
     if (!ReadSlot(i, &v, true)) {
       // A writer died inside this slot (or is stopped there). A writable
       // mapping repairs through the lock; then the slot reads cleanly.
-      if (segment_.read_only() || Repair(lock_timeout_ns_) || !ReadSlot(i, &v, true)) {
-        return Errc::timeout;
-      }
+      if (segment_.read_only()) return Errc::timeout;  // Stopped or dead: only the lock tells.
+      if (std::error_code ec = Repair(lock_timeout_ns_)) return ec;
+      // The lock was free and recovery ran: a slot still torn is damage.
+      if (!ReadSlotLocked(i, &v, true)) return Errc::corrupt_segment;
     }
     if (v.occupied()) fn(i, v);
   }
@@ -316,13 +329,28 @@ void Table::Commit(std::uint64_t index, const SlotView& image, std::uint32_t col
   SHMLEASE_FAULT_POINT("journal-committed");
   Apply(j);
   SHMLEASE_FAULT_POINT("applied");
+  ClearCommitted(j);
+}
+
+void Table::ClearCommitted(Journal& j) {
   j.committed.store(0, std::memory_order_release);
+  // The next record's plain stores into the journal (Sweep and
+  // ClearAllHolders commit several in a row) must not be made visible
+  // before this clear: a crash in between would replay a mixed record.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
 }
 
 void Table::Apply(const Journal& j) const {
   if (j.slot_index >= slots_ || j.home_index >= slots_) return;  // Never write out of bounds.
   SlotHot& h = hot_[j.slot_index];
   SlotCold& c = cold_[j.slot_index];
+  // Raised before the slot changes, so that a reader who sees the new slot
+  // (through its seqlock) also sees the probe distance that finds it; a
+  // larger max_probe than needed only costs a lookup one more probe.
+  SlotHot& home = hot_[j.home_index];
+  if (home.max_probe.load(std::memory_order_relaxed) < j.home_max_probe) {
+    home.max_probe.store(j.home_max_probe, std::memory_order_release);
+  }
   // A replay may find the counter already odd (the crash was in here): keep it odd.
   std::uint32_t s = h.seq.load(std::memory_order_relaxed);
   if (!(s & 1)) h.seq.store(s + 1, std::memory_order_relaxed);
@@ -339,10 +367,6 @@ void Table::Apply(const Journal& j) const {
   h.key_hash.store(j.key_hash, std::memory_order_relaxed);
   SHMLEASE_FAULT_POINT("before-seqlock-close");
   h.seq.store((s | 1) + 1, std::memory_order_release);
-  SlotHot& home = hot_[j.home_index];
-  if (home.max_probe.load(std::memory_order_relaxed) < j.home_max_probe) {
-    home.max_probe.store(j.home_max_probe, std::memory_order_release);
-  }
   header_.used = j.used_after;
   header_.last_epoch = j.last_epoch_after;
   // Wake anyone waiting for this slot's lease to end. seq_cst pairs with the
@@ -358,7 +382,7 @@ void Table::Recover() const {
   Journal& j = header_.journal;
   if (j.committed.load(std::memory_order_acquire) == 1) {
     Apply(j);
-    j.committed.store(0, std::memory_order_release);
+    ClearCommitted(j);
   } else if (j.slot_index < slots_) {
     // Not committed means the slot was not touched; an odd counter there can
     // only come from a damaged segment. Even it out so readers do not spin.
@@ -374,13 +398,12 @@ std::error_code Table::Repair(std::int64_t timeout_ns, const std::stop_token& st
   return lock.error();
 }
 
-std::uint64_t Table::Sweep(std::int64_t t0) {
+std::uint64_t Table::Sweep(std::int64_t now) {
   std::uint64_t freed = 0;
   SlotView v;
   for (std::uint64_t i = 0; i < slots_; ++i) {
     if (!(hot_[i].state.load(std::memory_order_relaxed) & kOccupied)) continue;
-    ReadSlot(i, &v, false);
-    if (v.LiveAt(t0)) continue;
+    if (!ReadSlotLocked(i, &v, false) || v.LiveAt(now)) continue;  // Damaged slots stay as they are.
     v.state = 0;
     v.pin_count = 0;
     Commit(i, v, 0, i, 0, header_.used - 1, header_.last_epoch);
@@ -390,15 +413,15 @@ std::uint64_t Table::Sweep(std::int64_t t0) {
   return freed;
 }
 
-std::error_code Table::PlaceNew(const KeyWords& key, std::int64_t t0, std::uint64_t* index,
+std::error_code Table::PlaceNew(const KeyWords& key, std::int64_t now, std::uint64_t* index,
                                 std::uint32_t* home_max_probe) {
   const std::uint64_t home = Home(key.hash);
   for (int round = 0; round < 2; ++round) {
     SlotView v;
     std::uint64_t i = home;
     for (std::uint64_t d = 0; d < slots_; ++d, i = Next(i)) {
-      ReadSlot(i, &v, false);
-      if (v.LiveAt(t0)) continue;
+      // A damaged slot is never reused: it may hold someone's lease.
+      if (!ReadSlotLocked(i, &v, false) || v.LiveAt(now)) continue;
       // An empty slot adds to `used`; a dead lease's slot is reused as it is.
       if (!v.occupied() && header_.used >= capacity_) break;
       *index = i;
@@ -406,7 +429,7 @@ std::error_code Table::PlaceNew(const KeyWords& key, std::int64_t t0, std::uint6
       return {};
     }
     // At capacity: forget every expired, unpinned lease, then look again.
-    if (round == 0 && Sweep(t0) == 0) break;
+    if (round == 0 && Sweep(now) == 0) break;
   }
   return Errc::table_full;
 }
@@ -416,6 +439,9 @@ std::error_code Table::Claim(const KeyWords& key, const NameWords& holder, std::
                              const std::stop_token& stop) {
   WriteLock lock(*this, lock_timeout_ns_, stop);
   if (lock.error()) return lock.error();
+  // t0 (read before the lock) only sets the promise, t0 + duration. Whether
+  // the lease is held is decided at the time the lock is held: a lease that
+  // ran out while this call waited for the lock must not be revived.
   if (mode == ClaimMode::extend_only) {
     // The hot path of a holder renewing its lease: no slot copy, names compared in place.
     const std::uint64_t i = FindLocked(key);
@@ -423,8 +449,10 @@ std::error_code Table::Claim(const KeyWords& key, const NameWords& holder, std::
     SlotHot& h = hot_[i];
     const std::uint32_t st = h.state.load(std::memory_order_relaxed);
     const std::int64_t current_expiry = h.expiry_ns.load(std::memory_order_relaxed);
-    const bool held =
-        (st & kHeld) && (h.pin_count.load(std::memory_order_relaxed) > 0 || t0 < current_expiry);
+    // FastNow: the coarse clock (a few ns) when the expiry is far off; only
+    // an extension in the lease's last 100 ms pays for the precise one.
+    const bool held = (st & kHeld) && (h.pin_count.load(std::memory_order_relaxed) > 0 ||
+                                       FastNow(current_expiry) < current_expiry);
     if (!held || !Equals(cold_[i].holder, holder)) return Errc::invalid;
     // One aligned store, no journal (see SlotHot::expiry_ns).
     if (expiry > current_expiry) h.expiry_ns.store(expiry, std::memory_order_release);
@@ -434,9 +462,12 @@ std::error_code Table::Claim(const KeyWords& key, const NameWords& holder, std::
                                    std::memory_order_relaxed);
     return {};
   }
+  const std::int64_t now = std::max(t0, Now());
   SlotView v;
-  std::uint64_t i = Find(key, &v);
-  if (i != kNoSlot && v.HeldAt(t0)) {
+  std::error_code damaged;
+  std::uint64_t i = Find(key, &v, &damaged);
+  if (damaged) return damaged;
+  if (i != kNoSlot && v.HeldAt(now)) {
     if (v.holder == holder) {
       if (mode == ClaimMode::claim_only) return Errc::held;
       // Extending: one aligned store, no journal (see SlotHot::expiry_ns).
@@ -463,9 +494,9 @@ std::error_code Table::Claim(const KeyWords& key, const NameWords& holder, std::
   std::uint32_t mask = kColdHolder;
   std::uint64_t used = header_.used;
   if (i == kNoSlot) {
-    if (std::error_code ec = PlaceNew(key, t0, &i, &home_max_probe)) return ec;
+    if (std::error_code ec = PlaceNew(key, now, &i, &home_max_probe)) return ec;
     used = header_.used;  // PlaceNew may have swept expired leases out.
-    ReadSlot(i, &v, false);
+    ReadSlotLocked(i, &v, false);  // PlaceNew only picks readable slots.
     if (!v.occupied()) ++used;
     v.ns = key.ns;
     v.model_uuid = key.model_uuid;
@@ -485,25 +516,30 @@ std::error_code Table::Claim(const KeyWords& key, const NameWords& holder, std::
   return {};
 }
 
-std::error_code Table::Revoke(const KeyWords& key, const NameWords& holder, std::int64_t t0,
+std::error_code Table::Revoke(const KeyWords& key, const NameWords& holder,
                               const std::stop_token& stop) {
   WriteLock lock(*this, lock_timeout_ns_, stop);
   if (lock.error()) return lock.error();
   SlotView v;
-  std::uint64_t i = Find(key, &v);
-  if (i == kNoSlot || !v.HeldAt(t0) || !(v.holder == holder)) return Errc::invalid;
+  std::error_code damaged;
+  std::uint64_t i = Find(key, &v, &damaged);
+  if (damaged) return damaged;
+  if (i == kNoSlot || !v.HeldAt(Now()) || !(v.holder == holder)) return Errc::invalid;
   v.state &= ~kHeld;  // Pins stay; the key stays while pinned.
   Commit(i, v, 0, i, 0, header_.used, header_.last_epoch);
   header_.stats.revocations.fetch_add(1, std::memory_order_relaxed);
   return {};
 }
 
-std::error_code Table::Pin(const KeyWords& key, const NameWords& entity, std::int64_t t0,
+std::error_code Table::Pin(const KeyWords& key, const NameWords& entity,
                            const std::stop_token& stop) {
   WriteLock lock(*this, lock_timeout_ns_, stop);
   if (lock.error()) return lock.error();
+  const std::int64_t now = Now();
   SlotView v;
-  std::uint64_t i = Find(key, &v);
+  std::error_code damaged;
+  std::uint64_t i = Find(key, &v, &damaged);
+  if (damaged) return damaged;
   std::uint64_t home = Home(key.hash);
   std::uint32_t home_max_probe = 0;
   std::uint32_t mask = 0;
@@ -515,11 +551,11 @@ std::error_code Table::Pin(const KeyWords& key, const NameWords& entity, std::in
     if (v.pin_count >= kMaxPinsPerLease) return Errc::too_many_pins;
     // A holding that ran out before this pin stays over: pins keep a lease,
     // they do not bring one back.
-    if ((v.state & kHeld) && v.pin_count == 0 && v.expiry_ns <= t0) v.state &= ~kHeld;
+    if ((v.state & kHeld) && v.pin_count == 0 && v.expiry_ns <= now) v.state &= ~kHeld;
   } else {
-    if (std::error_code ec = PlaceNew(key, t0, &i, &home_max_probe)) return ec;
+    if (std::error_code ec = PlaceNew(key, now, &i, &home_max_probe)) return ec;
     used = header_.used;  // PlaceNew may have swept expired leases out.
-    ReadSlot(i, &v, false);
+    ReadSlotLocked(i, &v, false);  // PlaceNew only picks readable slots.
     if (!v.occupied()) ++used;
     v = SlotView{};
     v.state = kOccupied;
@@ -537,12 +573,14 @@ std::error_code Table::Pin(const KeyWords& key, const NameWords& entity, std::in
   return {};
 }
 
-std::error_code Table::Unpin(const KeyWords& key, const NameWords& entity, std::int64_t t0,
+std::error_code Table::Unpin(const KeyWords& key, const NameWords& entity,
                              const std::stop_token& stop) {
   WriteLock lock(*this, lock_timeout_ns_, stop);
   if (lock.error()) return lock.error();
   SlotView v;
-  std::uint64_t i = Find(key, &v);
+  std::error_code damaged;
+  std::uint64_t i = Find(key, &v, &damaged);
+  if (damaged) return damaged;
   if (i == kNoSlot) return {};
   std::uint32_t p = 0;
   while (p < v.pin_count && !(v.pins[p] == entity)) ++p;
@@ -553,7 +591,7 @@ std::error_code Table::Unpin(const KeyWords& key, const NameWords& entity, std::
   v.pin_count = last;
   // The last pin of a lease whose time ran out: the holding ends now, so a
   // later pin cannot revive it.
-  if (last == 0 && (v.state & kHeld) && v.expiry_ns <= t0) v.state &= ~kHeld;
+  if (last == 0 && (v.state & kHeld) && v.expiry_ns <= Now()) v.state &= ~kHeld;
   Commit(i, v, ColdPin(p) | ColdPin(last), i, 0, header_.used, header_.last_epoch);
   header_.stats.unpins.fetch_add(1, std::memory_order_relaxed);
   return {};
@@ -569,7 +607,7 @@ std::error_code Table::ClearAllHolders() {
   SlotView v;
   for (std::uint64_t i = 0; i < slots_; ++i) {
     if (!(hot_[i].state.load(std::memory_order_relaxed) & kHeld)) continue;
-    ReadSlot(i, &v, false);
+    if (!ReadSlotLocked(i, &v, false)) continue;  // Damaged: left for fsck to report.
     v.state &= ~kHeld;
     Commit(i, v, 0, i, 0, header_.used, header_.last_epoch);
   }

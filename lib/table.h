@@ -65,25 +65,31 @@ class Table {
 
   // --- writers: take the mutex (repairing after a dead owner) ---
   // `t0` was read before the call took the lock; `expiry` is t0 + duration.
+  // Whether a lease is held is judged once the lock is held, never at t0: a
+  // lease that ran out while a writer waited for the lock stays ended.
+  // A slot found torn under the lock (odd seqlock after recovery) is damage:
+  // Errc::corrupt_segment, and nothing changes.
   std::error_code Claim(const KeyWords& key, const NameWords& holder, std::int64_t t0,
                         std::int64_t expiry, ClaimMode mode, SlotView* current,
                         const std::stop_token& stop);
-  std::error_code Revoke(const KeyWords& key, const NameWords& holder, std::int64_t t0,
+  std::error_code Revoke(const KeyWords& key, const NameWords& holder,
                          const std::stop_token& stop);
-  std::error_code Pin(const KeyWords& key, const NameWords& entity, std::int64_t t0,
-                      const std::stop_token& stop);
-  std::error_code Unpin(const KeyWords& key, const NameWords& entity, std::int64_t t0,
+  std::error_code Pin(const KeyWords& key, const NameWords& entity, const std::stop_token& stop);
+  std::error_code Unpin(const KeyWords& key, const NameWords& entity,
                         const std::stop_token& stop);
   // Holders recorded before a reboot mean nothing on this boot's clock.
   std::error_code ClearAllHolders();
   // Takes and releases the lock, repairing after a dead owner (fsck's first step).
   std::error_code Repair(std::int64_t timeout_ns, const std::stop_token& stop = {}) const;
 
-  // --- readers: never take the mutex ---
-  // The slot holding `key`, or kNoSlot. Fills *view when found.
-  std::uint64_t Find(const KeyWords& key, SlotView* view) const;
-  // Find for the lock holder: compares names in place, copies nothing.
+  // --- lookups for the lock holder ---
+  // The slot holding `key`, or kNoSlot. Fills *view when found. A torn slot
+  // on the way sets *ec to Errc::corrupt_segment.
+  std::uint64_t Find(const KeyWords& key, SlotView* view, std::error_code* ec) const;
+  // Find that compares names in place and copies nothing.
   std::uint64_t FindLocked(const KeyWords& key) const;
+
+  // --- readers: never take the mutex ---
   // Find for readers, who do not hold the lock: a candidate slot that stays
   // unreadable (a writer died or is stopped inside it) is repaired through
   // the lock, as ForEachOccupied does, and read again. When one still cannot
@@ -117,16 +123,19 @@ class Table {
   // Seqlock copy of slot i. `with_cold`: also the names. False if a writer
   // kept the slot busy (odd) for too long, e.g. because it died mid-write.
   bool ReadSlot(std::uint64_t i, SlotView* out, bool with_cold) const;
+  // ReadSlot for the lock holder: false at once if the slot is torn.
+  bool ReadSlotLocked(std::uint64_t i, SlotView* out, bool with_cold) const;
   std::int64_t FastNow(std::int64_t expiry_ns) const;
 
   // Writer helpers (lock held).
-  std::error_code PlaceNew(const KeyWords& key, std::int64_t t0, std::uint64_t* index,
+  std::error_code PlaceNew(const KeyWords& key, std::int64_t now, std::uint64_t* index,
                            std::uint32_t* home_max_probe);
-  std::uint64_t Sweep(std::int64_t t0);
+  std::uint64_t Sweep(std::int64_t now);
   void Commit(std::uint64_t index, const SlotView& image, std::uint32_t cold_mask,
               std::uint64_t home, std::uint32_t home_max_probe, std::uint64_t used_after,
               std::uint64_t last_epoch_after);
   void Apply(const Journal& j) const;
+  static void ClearCommitted(Journal& j);
   void Recover() const;
 
   Segment& segment_;

@@ -172,5 +172,56 @@ INSTANTIATE_TEST_SUITE_P(Points, StuckOwner,
                                            StuckCase{"extend", "extended"}),
                          StuckName);
 
+// A writer reads its t0 before it waits for the lock. Whether a lease is held
+// must be judged once it has the lock: a lease that ran out while the writer
+// waited (here: stopped just after acquiring it) must stay ended. A pin must
+// not keep it, an extension must not revive it.
+class WaitedAcrossExpiry : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(WaitedAcrossExpiry, ALeaseThatRanOutWhileAWriterWaitedStaysEnded) {
+  const std::string& op = GetParam();
+  ScopedSegmentName seg;
+  auto store = MustOpen(TestOptions(seg.name(), true, 16));
+  ASSERT_TRUE(store);
+  ASSERT_FALSE(store->ClaimLease(CrashKey("lease"), {"owner", 10s}));
+  LeaseMap leases;
+  ASSERT_FALSE(store->Leases(&leases));
+  const std::uint64_t first_epoch = leases.at(CrashKey("lease")).epoch;
+
+  std::vector<std::string> args = {seg.name()};
+  if (op == "pin") {
+    args.insert(args.end(), {"pin", "lease", "pinner"});
+  } else {  // The holder renewing: Claimer::Claim's extension path.
+    args.insert(args.end(), {"claim", "lease", "owner", "100000"});
+  }
+  Worker w(kLeaseWorker, args,
+           {{"SHMLEASE_CRASH_AT", "lock-acquired"}, {"SHMLEASE_CRASH_HOW", "stop"}});
+  ASSERT_TRUE(w.ok());
+  auto status = w.WaitStoppedOrExited();
+  ASSERT_TRUE(status && WIFSTOPPED(*status)) << testing::DescribeStatus(status) << w.output();
+  ASSERT_FALSE(store->AdvanceFakeClock(20s));  // The lease runs out while the writer waits.
+  w.Signal(SIGCONT);
+  status = w.WaitExit();
+  ASSERT_TRUE(testing::ExitedZero(status)) << testing::DescribeStatus(status) << w.output();
+
+  ASSERT_FALSE(store->Leases(&leases));
+  if (op == "pin") {
+    EXPECT_FALSE(leases.count(CrashKey("lease"))) << "the pin revived an ended holding";
+    EXPECT_EQ(Token(store, CrashKey("lease"), "owner").Check(), Errc::not_held);
+    PinMap pins;
+    ASSERT_FALSE(store->Pinned(&pins));
+    EXPECT_EQ(pins[CrashKey("lease")], std::vector<std::string>{"pinner"});
+  } else {
+    // A new holding (S16: a larger epoch), not the old one stretched over its gap.
+    ASSERT_TRUE(leases.count(CrashKey("lease")));
+    EXPECT_EQ(leases[CrashKey("lease")].holder, "owner");
+    EXPECT_GT(leases[CrashKey("lease")].epoch, first_epoch);
+  }
+  std::vector<std::string> problems;
+  EXPECT_FALSE(store->Fsck(&problems)) << Join(problems);
+}
+
+INSTANTIATE_TEST_SUITE_P(Writers, WaitedAcrossExpiry, ::testing::Values("pin", "extend"));
+
 }  // namespace
 }  // namespace shmlease

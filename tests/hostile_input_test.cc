@@ -100,6 +100,17 @@ TEST_F(Hostile, EveryRejectedNameInEveryPosition) {
   ExpectUndisturbed();
 }
 
+// A NUL ends a zero-padded stored name: "holder\0" must not pass for
+// "holder" on the extension path, which compares stored bytes.
+TEST_F(Hostile, TrailingNulDoesNotMatchAStoredName) {
+  const std::string nul_holder("holder\0", 7);
+  const std::string nul_lease("held\0", 5);
+  EXPECT_EQ(store_->ClaimOrExtendLease(K("held"), {nul_holder, 10s}), Errc::invalid_name);
+  EXPECT_EQ(store_->ClaimOrExtendLease(K(nul_lease), {"holder", 10s}), Errc::invalid_name);
+  EXPECT_EQ(store_->ExtendLease(K("held"), {nul_holder, 10s}), Errc::invalid_name);
+  ExpectUndisturbed();
+}
+
 TEST_F(Hostile, NamesOneByteOverTheBound) {
   const std::string max(kMaxNameLength, 'x');
   const std::string over(kMaxNameLength + 1, 'x');
@@ -474,6 +485,16 @@ TEST_F(HostileFile, EarlierBootClearsHoldersKeepsPins) {
   char old_boot[sizeof(internal::SegmentHeader::boot_id)] = "00000000-dead-beef-0000-000000000000";
   std::memcpy(b.data() + offsetof(internal::SegmentHeader, boot_id), old_boot, sizeof old_boot);
   WriteFile(good_, b);
+  {
+    // A reader cannot reset it, and must not read old expiries on this boot's clock.
+    ShmStoreOptions ro = TestOptions(good_, false, 4);
+    ro.read_only = true;
+    std::error_code ec;
+    std::string detail;
+    EXPECT_FALSE(ShmStore::Open(ro, ec, &detail));
+    EXPECT_EQ(ec, Errc::incompatible_segment) << detail;
+    EXPECT_NE(detail.find("rebooted"), std::string::npos) << detail;
+  }
   auto s = MustOpen(TestOptions(good_, false, 4));
   ASSERT_TRUE(s);
   LeaseMap leases;
