@@ -2,6 +2,10 @@
 #ifndef SHMLEASE_LIB_SHM_NAME_H_
 #define SHMLEASE_LIB_SHM_NAME_H_
 
+#include <array>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -59,26 +63,99 @@ struct KeyWords {
   std::uint64_t hash = 0;
 };
 
-// Mixes the three names' words; no allocation, no string building.
+__extension__ using Uint128 = unsigned __int128;  // 64x64->128 multiplies (GCC, Clang).
+
+namespace hash_detail {
+
+// The high and low halves of a 64x64->128 multiply, folded: the mixing step of
+// wyhash-like hashes. Each call is independent of the others, so the CPU runs
+// them side by side; a chained hash would wait for every multiply in turn.
+inline std::uint64_t Mum(std::uint64_t a, std::uint64_t b) noexcept {
+  const Uint128 r = static_cast<Uint128>(a) * b;
+  return static_cast<std::uint64_t>(r) ^ static_cast<std::uint64_t>(r >> 64);
+}
+
+// One odd constant per word position (splitmix64 outputs), so that moving a
+// word to another position changes the hash.
+constexpr std::uint64_t SplitMix(std::uint64_t i) {
+  std::uint64_t z = 0x9E3779B97F4A7C15ULL * (i + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return (z ^ (z >> 31)) | 1;
+}
+inline constexpr std::size_t kKeyWords = 3 * kNameWords;
+inline constexpr auto kPositionKeys = [] {
+  std::array<std::uint64_t, kKeyWords> k{};
+  for (std::size_t i = 0; i < k.size(); ++i) k[i] = SplitMix(i);
+  return k;
+}();
+
+// What the all-zero pairs from pair `from` to the end of part `part` add to
+// the hash. Padding is always zero, so this is a constant per (part, from):
+// HashKey mixes only the pairs a name fills and adds the rest from here.
+inline constexpr std::size_t kNamePairs = kNameWords / 2;
+inline constexpr auto kPaddingTail = [] {
+  std::array<std::array<std::uint64_t, kNamePairs + 1>, 3> tail{};
+  for (std::size_t p = 0; p < 3; ++p) {
+    for (std::size_t from = kNamePairs; from-- > 0;) {
+      const std::uint64_t* k = &kPositionKeys[p * kNameWords + 2 * from];
+      const Uint128 r = static_cast<Uint128>(k[0]) * k[1];
+      tail[p][from] = tail[p][from + 1] ^ static_cast<std::uint64_t>(r) ^
+                      static_cast<std::uint64_t>(r >> 64);
+    }
+  }
+  return tail;
+}();
+
+}  // namespace hash_detail
+
+// Mixes the three names' words; no allocation, no string building. Every
+// name counts at its fixed, zero-padded width, so the parts' boundaries are
+// part of the input: ("ab","c") and ("a","bc") differ. Names hold no NUL,
+// so a name's words are nonzero up to its end and zero after it: only the
+// filled pairs are multiplied, the padding's share is a precomputed constant.
 inline std::uint64_t HashKey(const NameWords& ns, const NameWords& model,
                              const NameWords& lease) noexcept {
-  std::uint64_t h = 0x9E3779B97F4A7C15ULL;
-  auto mix = [&h](std::uint64_t w) {
-    h ^= w;
-    h *= 0xBF58476D1CE4E5B9ULL;
-    h ^= h >> 31;
-  };
-  for (const NameWords* n : {&ns, &model, &lease}) {
-    for (std::uint64_t w : n->words) {
-      if (w == 0) break;  // Names hold no NUL: an all-zero word is padding.
-      mix(w);
+  using hash_detail::kNamePairs;
+  using hash_detail::kPaddingTail;
+  using hash_detail::kPositionKeys;
+  using hash_detail::Mum;
+  const NameWords* parts[3] = {&ns, &model, &lease};
+  std::uint64_t acc = 0;
+  for (std::size_t p = 0; p < 3; ++p) {
+    const std::uint64_t* w = parts[p]->words;
+    const std::uint64_t* k = &kPositionKeys[p * kNameWords];
+    std::size_t pair = 0;
+    for (; pair < kNamePairs && (w[2 * pair] | w[2 * pair + 1]) != 0; ++pair) {
+      acc ^= Mum(w[2 * pair] ^ k[2 * pair], w[2 * pair + 1] ^ k[2 * pair + 1]);
     }
-    mix(0xFF51AFD7ED558CCDULL);  // Separates the parts: ("ab","c") != ("a","bc").
+    acc ^= kPaddingTail[p][pair];
   }
-  h ^= h >> 29;
-  h *= 0x94D049BB133111EBULL;
-  h ^= h >> 32;
-  return h;
+  // Finaliser (splitmix64's): the table uses the high bits (home slot) and
+  // the high half (fingerprint), so every input bit must reach them.
+  acc ^= acc >> 30;
+  acc *= 0xBF58476D1CE4E5B9ULL;
+  acc ^= acc >> 27;
+  acc *= 0x94D049BB133111EBULL;
+  acc ^= acc >> 31;
+  return acc;
+}
+
+// True when a NUL lies in the first `len` bytes of `n` (NameWords::From(s),
+// len = s.size()). A NUL would end the stored name early, so "h\0" would
+// pass for "h"; this looks at whole words (the classic has-zero-byte test)
+// instead of calling memchr for every name of a claim.
+inline bool HasNulBefore(const NameWords& n, std::size_t len) noexcept {
+  static_assert(std::endian::native == std::endian::little, "byte i is bits 8i..8i+7");
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
+  for (std::size_t i = 0; i * 8 < len; ++i) {
+    std::uint64_t w = n.words[i];
+    const std::size_t rest = len - i * 8;
+    if (rest < 8) w |= ~std::uint64_t{0} << (rest * 8);  // Padding is not part of the name.
+    if ((w - kOnes) & ~w & kHighs) return true;
+  }
+  return false;
 }
 
 inline KeyWords EncodeKey(KeyView k) noexcept {

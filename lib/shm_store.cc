@@ -29,14 +29,6 @@ struct ShmStore::Impl {
 
 namespace {
 
-std::error_code ValidateRequestAt(const Request& req, std::int64_t t0, std::int64_t* expiry) {
-  if (std::error_code ec = req.Validate()) return ec;
-  const std::int64_t d = req.duration.count();
-  if (internal::ExpiryOverflows(t0, d)) return Errc::invalid_duration;
-  *expiry = t0 + d;
-  return {};
-}
-
 Info ToInfo(const SlotView& v) {
   return Info{v.holder.ToString(), internal::ToTimePoint(v.expiry_ns), v.epoch};
 }
@@ -134,22 +126,20 @@ std::error_code ShmStore::AdvanceFakeClock(std::chrono::nanoseconds d) {
   return impl_->table.AdvanceFakeClock(d.count());
 }
 
+// The clock is read by the Table with the lock held (see Table::Claim): the
+// expiry it records is no earlier than the start of this call plus the duration.
 std::error_code ShmStore::ClaimLease(const Key& key, const Request& req, std::stop_token stop) {
-  const std::int64_t t0 = impl_->table.Now();
-  std::int64_t expiry = 0;
   if (std::error_code ec = key.Validate()) return ec;
-  if (std::error_code ec = ValidateRequestAt(req, t0, &expiry)) return ec;
-  return impl_->table.Claim(internal::EncodeKey(key), NameWords::From(req.holder), t0, expiry,
-                            ClaimMode::claim_only, nullptr, stop);
+  if (std::error_code ec = req.Validate()) return ec;
+  return impl_->table.Claim(internal::EncodeKey(key), NameWords::From(req.holder),
+                            req.duration.count(), ClaimMode::claim_only, nullptr, stop);
 }
 
 std::error_code ShmStore::ExtendLease(const Key& key, const Request& req, std::stop_token stop) {
-  const std::int64_t t0 = impl_->table.Now();
-  std::int64_t expiry = 0;
   if (std::error_code ec = key.Validate()) return ec;
-  if (std::error_code ec = ValidateRequestAt(req, t0, &expiry)) return ec;
-  return impl_->table.Claim(internal::EncodeKey(key), NameWords::From(req.holder), t0, expiry,
-                            ClaimMode::extend_only, nullptr, stop);
+  if (std::error_code ec = req.Validate()) return ec;
+  return impl_->table.Claim(internal::EncodeKey(key), NameWords::From(req.holder),
+                            req.duration.count(), ClaimMode::extend_only, nullptr, stop);
 }
 
 std::error_code ShmStore::ClaimOrExtendLease(const Key& key, const Request& req, Info* current,
@@ -159,21 +149,16 @@ std::error_code ShmStore::ClaimOrExtendLease(const Key& key, const Request& req,
 
 namespace {
 
-// Only what encoding a name needs; the full check comes later. A NUL would
-// end the zero-padded stored name early, so "h\0" would match "h".
-bool FitsStoredName(std::string_view s) {
-  return !s.empty() && s.size() <= kMaxNameLength &&
-         std::memchr(s.data(), '\0', s.size()) == nullptr;
-}
+// Only the bounds that encoding a name needs; the full check comes later.
+bool FitsStoredName(std::string_view s) { return !s.empty() && s.size() <= kMaxNameLength; }
 
 }  // namespace
 
 std::error_code ShmStore::ClaimOrExtend(KeyView key, std::string_view holder,
                                         std::chrono::nanoseconds duration, Info* current,
                                         std::stop_token stop) {
-  const std::int64_t t0 = impl_->table.Now();
   const std::int64_t d = duration.count();
-  if (d <= 0 || internal::ExpiryOverflows(t0, d)) return Errc::invalid_duration;
+  if (d <= 0) return Errc::invalid_duration;
   if (FitsStoredName(key.ns) && FitsStoredName(key.model_uuid) && FitsStoredName(key.lease) &&
       FitsStoredName(holder)) {
     // The common case is a holder extending its own lease. A key and holder
@@ -181,9 +166,14 @@ std::error_code ShmStore::ClaimOrExtend(KeyView key, std::string_view holder,
     // stored, so that path skips the character checks (a third of its cost).
     const KeyWords kw = internal::EncodeKey(key);
     const NameWords hw = NameWords::From(holder);
-    std::error_code ec =
-        impl_->table.Claim(kw, hw, t0, t0 + d, ClaimMode::extend_only, nullptr, stop);
-    if (ec != Errc::invalid) return ec;  // Extended, or the lock said timeout/aborted.
+    // A NUL ends a stored name early: "h\0" would match a stored "h".
+    if (!internal::HasNulBefore(kw.ns, key.ns.size()) &&
+        !internal::HasNulBefore(kw.model_uuid, key.model_uuid.size()) &&
+        !internal::HasNulBefore(kw.lease, key.lease.size()) &&
+        !internal::HasNulBefore(hw, holder.size())) {
+      std::error_code ec = impl_->table.Claim(kw, hw, d, ClaimMode::extend_only, nullptr, stop);
+      if (ec != Errc::invalid) return ec;  // Extended, or timeout/aborted/invalid_duration.
+    }
   }
   // Not an extension: every name must pass before anything changes (S12).
   if (std::error_code ec = ValidateName(key.ns)) return ec;
@@ -194,7 +184,7 @@ std::error_code ShmStore::ClaimOrExtend(KeyView key, std::string_view holder,
   std::optional<SlotView> holder_view;
   if (current != nullptr) holder_view.emplace();
   std::error_code ec =
-      impl_->table.Claim(internal::EncodeKey(key), NameWords::From(holder), t0, t0 + d,
+      impl_->table.Claim(internal::EncodeKey(key), NameWords::From(holder), d,
                          ClaimMode::claim_or_extend, holder_view ? &*holder_view : nullptr, stop);
   if (ec == Errc::claim_denied && holder_view) *current = ToInfo(*holder_view);
   return ec;

@@ -434,14 +434,18 @@ std::error_code Table::PlaceNew(const KeyWords& key, std::int64_t now, std::uint
   return Errc::table_full;
 }
 
-std::error_code Table::Claim(const KeyWords& key, const NameWords& holder, std::int64_t t0,
-                             std::int64_t expiry, ClaimMode mode, SlotView* current,
+std::error_code Table::Claim(const KeyWords& key, const NameWords& holder,
+                             std::int64_t duration_ns, ClaimMode mode, SlotView* current,
                              const std::stop_token& stop) {
   WriteLock lock(*this, lock_timeout_ns_, stop);
   if (lock.error()) return lock.error();
-  // t0 (read before the lock) only sets the promise, t0 + duration. Whether
-  // the lease is held is decided at the time the lock is held: a lease that
-  // ran out while this call waited for the lock must not be revived.
+  // One clock read, with the lock held, decides both whether the lease is
+  // held now and the new expiry. It is no earlier than the start of the
+  // call, so now + duration keeps the promise "at least t0 + duration"; and
+  // a lease that ran out while this call waited for the lock stays ended.
+  const std::int64_t now = Now();
+  if (ExpiryOverflows(now, duration_ns)) return Errc::invalid_duration;
+  const std::int64_t expiry = now + duration_ns;
   if (mode == ClaimMode::extend_only) {
     // The hot path of a holder renewing its lease: no slot copy, names compared in place.
     const std::uint64_t i = FindLocked(key);
@@ -449,10 +453,8 @@ std::error_code Table::Claim(const KeyWords& key, const NameWords& holder, std::
     SlotHot& h = hot_[i];
     const std::uint32_t st = h.state.load(std::memory_order_relaxed);
     const std::int64_t current_expiry = h.expiry_ns.load(std::memory_order_relaxed);
-    // FastNow: the coarse clock (a few ns) when the expiry is far off; only
-    // an extension in the lease's last 100 ms pays for the precise one.
-    const bool held = (st & kHeld) && (h.pin_count.load(std::memory_order_relaxed) > 0 ||
-                                       FastNow(current_expiry) < current_expiry);
+    const bool held =
+        (st & kHeld) && (h.pin_count.load(std::memory_order_relaxed) > 0 || now < current_expiry);
     if (!held || !Equals(cold_[i].holder, holder)) return Errc::invalid;
     // One aligned store, no journal (see SlotHot::expiry_ns).
     if (expiry > current_expiry) h.expiry_ns.store(expiry, std::memory_order_release);
@@ -462,7 +464,6 @@ std::error_code Table::Claim(const KeyWords& key, const NameWords& holder, std::
                                    std::memory_order_relaxed);
     return {};
   }
-  const std::int64_t now = std::max(t0, Now());
   SlotView v;
   std::error_code damaged;
   std::uint64_t i = Find(key, &v, &damaged);

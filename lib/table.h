@@ -51,7 +51,6 @@ struct SlotView {
 
 enum class ClaimMode { claim_only, extend_only, claim_or_extend };
 
-__extension__ using Uint128 = unsigned __int128;  // For the multiply-shift range reduction.
 
 inline constexpr std::uint64_t kNoSlot = ~std::uint64_t{0};
 
@@ -64,14 +63,15 @@ class Table {
   std::error_code AdvanceFakeClock(std::int64_t d);
 
   // --- writers: take the mutex (repairing after a dead owner) ---
-  // `t0` was read before the call took the lock; `expiry` is t0 + duration.
-  // Whether a lease is held is judged once the lock is held, never at t0: a
-  // lease that ran out while a writer waited for the lock stays ended.
+  // Time is read once the lock is held, never before: whether a lease is
+  // held is judged then (a lease that ran out while a writer waited for the
+  // lock stays ended), and a claim's expiry is that time plus its duration,
+  // which is no earlier than the caller's t0 + duration.
   // A slot found torn under the lock (odd seqlock after recovery) is damage:
   // Errc::corrupt_segment, and nothing changes.
-  std::error_code Claim(const KeyWords& key, const NameWords& holder, std::int64_t t0,
-                        std::int64_t expiry, ClaimMode mode, SlotView* current,
-                        const std::stop_token& stop);
+  // Errc::invalid_duration when now + duration_ns would overflow.
+  std::error_code Claim(const KeyWords& key, const NameWords& holder, std::int64_t duration_ns,
+                        ClaimMode mode, SlotView* current, const std::stop_token& stop);
   std::error_code Revoke(const KeyWords& key, const NameWords& holder,
                          const std::stop_token& stop);
   std::error_code Pin(const KeyWords& key, const NameWords& entity, const std::stop_token& stop);

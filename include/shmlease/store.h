@@ -40,14 +40,16 @@ class Store {
   virtual ~Store() = default;
 
   // If nobody holds `key` (never claimed, revoked, or expired and unpinned),
-  // records req.holder with expiry t0 + req.duration, where t0 is read at the
-  // start of the call, and a new, larger fencing epoch. If anyone holds it,
-  // including req.holder, fails with Errc::held.
+  // records req.holder with a new, larger fencing epoch and an expiry of at
+  // least t0 + req.duration, where t0 is the start of the call (ShmStore
+  // reads its clock once it holds the writers' lock, a little after t0). If
+  // anyone holds it, including req.holder, fails with Errc::held.
   virtual std::error_code ClaimLease(const Key& key, const Request& req,
                                      std::stop_token stop = {}) = 0;
 
-  // If req.holder holds `key`, sets its expiry to max(expiry, t0 + duration):
-  // never shortens. Otherwise (other holder, nobody, expired) Errc::invalid.
+  // If req.holder holds `key`, sets its expiry to max(expiry, now + duration)
+  // (now: no earlier than the start of the call): never shortens. Otherwise
+  // (other holder, nobody, expired) Errc::invalid.
   virtual std::error_code ExtendLease(const Key& key, const Request& req,
                                       std::stop_token stop = {}) = 0;
 
