@@ -1,10 +1,13 @@
 // `shmlease run` with real processes: the command runs only while its lease
 // is held, never beside another holder's, and never outlives its guard.
+#include <poll.h>
+#include <pty.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -71,6 +74,15 @@ TEST_F(cli_Run, DefaultHolderIsPidOfRun) {
   ASSERT_TRUE(holder) << run.err();
   EXPECT_EQ(*holder, "pid-" + std::to_string(run.pid()));
   EXPECT_EQ(run.ExitCode(), 0) << run.err();
+}
+
+TEST_F(cli_Run, HelpShowsTheDefaultHolderAsAForm) {
+  ToolResult r = RunTool({"run", "--help"});
+  EXPECT_EQ(r.code, 0) << r;
+  EXPECT_TRUE(Contains(r.out, "pid-<PID>")) << r;
+  EXPECT_TRUE(Contains(r.out, "process group")) << r;
+  EXPECT_TRUE(Contains(r.out, "127")) << r;
+  EXPECT_TRUE(Contains(r.out, "126")) << r;
 }
 
 TEST_F(cli_Run, DeniedWithoutWaitDoesNotStartTheCommand) {
@@ -219,6 +231,205 @@ TEST_F(cli_Run, KilledRunTakesItsCommandDownAndAWaiterTakesOver) {
   // The killed run never revoked: the waiter gets the lease when it runs out.
   EXPECT_EQ(second.ReadLine(), "second-started") << second.err();
   EXPECT_EQ(second.ExitCode(), 0) << second.err();
+}
+
+// What the command starts: run puts the command in a process group of its
+// own and stops the whole group. This process is made a subreaper, so that
+// the command's orphaned children are handed to it: it can then tell how
+// they ended, and kill (safely: an unreaped child's pid is not reused) any
+// that a failing test leaves behind.
+class cli_RunGroup : public cli_Run {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(prctl(PR_GET_CHILD_SUBREAPER, &was_subreaper_), 0);
+    ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+  }
+  void TearDown() override {
+    // By now every ToolProcess of the test is gone (SIGKILLed if it still ran).
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    for (pid_t pid : strays_) {
+      while (!Ended(pid, nullptr)) {
+        if (waitpid(pid, nullptr, WNOHANG) == 0 || std::chrono::steady_clock::now() > deadline) {
+          // Ours and still running, or never handed over: kill it.
+          ADD_FAILURE() << "pid " << pid << " outlived its run";
+          kill(pid, SIGKILL);
+          waitpid(pid, nullptr, 0);
+          break;
+        }
+        usleep(1000);  // Polling for the orphan to be handed over, bounded above.
+      }
+    }
+    while (waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
+    prctl(PR_SET_CHILD_SUBREAPER, was_subreaper_);
+  }
+
+  // The pid the command wrote to `file`, remembered for TearDown.
+  pid_t StrayFrom(const std::string& file) {
+    std::ifstream in(file);
+    pid_t pid = 0;
+    in >> pid;
+    if (pid > 0) strays_.push_back(pid);
+    return pid;
+  }
+
+  static bool IsZombie(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::size_t paren = stat.rfind(')');
+    return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'Z';
+  }
+
+  // Whether `pid` has ended: reaped here (then *status tells how), or gone,
+  // or a zombie its parent has not reaped.
+  static bool Ended(pid_t pid, int* status) {
+    int st = 0;
+    const pid_t r = waitpid(pid, &st, WNOHANG);
+    if (r == pid) {
+      if (status != nullptr) *status = st;
+      return true;
+    }
+    if (r == 0) return false;
+    return kill(pid, 0) != 0 || IsZombie(pid);
+  }
+
+  // Polls Ended() until `timeout`.
+  static bool EndsWithin(pid_t pid, std::chrono::milliseconds timeout, int* status = nullptr) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!Ended(pid, status)) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      usleep(1000);
+    }
+    return true;
+  }
+
+  std::vector<pid_t> strays_;
+  int was_subreaper_ = 0;
+};
+
+TEST_F(cli_RunGroup, LostLeaseStopsWhatTheCommandStarted) {
+  ScopedTempDir dir;
+  const std::string file = dir.path() + "/grandchild";
+  ToolProcess run(Args({"run", "db", "--holder", "keeper", "--for", "3s", "--kill-after", "500ms",
+                        "--", "sh", "-c",
+                        "sleep 300 & echo $! > '" + file + "'; echo ready; wait"}));
+  ASSERT_EQ(run.ReadLine(), "ready") << run.err();
+  const pid_t grandchild = StrayFrom(file);
+  ASSERT_GT(grandchild, 0);
+  ASSERT_EQ(Run({"revoke", "db", "--holder", "keeper"}).code, 0);
+  EXPECT_EQ(run.ExitCode(), 1) << run.err();
+  EXPECT_TRUE(Contains(run.err(), "lost")) << run.err();
+  // run returns only once the group is empty or was sent SIGKILL, after
+  // which nothing of it runs again; only its dying is left to observe.
+  EXPECT_TRUE(EndsWithin(grandchild, 30s)) << "the grandchild outlived the lease";
+}
+
+TEST_F(cli_RunGroup, KilledRunTakesWhatTheCommandStartedDown) {
+  ScopedTempDir dir;
+  const std::string file = dir.path() + "/grandchild";
+  ToolProcess run(Args({"run", "db", "--holder", "first", "--for", "1h", "--", "sh", "-c",
+                        "sleep 300 & echo $! > '" + file + "'; echo ready; wait"}));
+  ASSERT_EQ(run.ReadLine(), "ready") << run.err();
+  const pid_t grandchild = StrayFrom(file);
+  ASSERT_GT(grandchild, 0);
+  run.Signal(SIGKILL);
+  EXPECT_EQ(run.ExitCode(), 128 + SIGKILL);
+  int status = 0;
+  ASSERT_TRUE(EndsWithin(grandchild, 30s, &status)) << "the grandchild outlived its run";
+  // Reaped here (its shell died first and it was handed over): it was killed.
+  if (status != 0) EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+}
+
+TEST_F(cli_RunGroup, WhatTheCommandLeftRunningIsStoppedBeforeTheLeaseIsGivenUp) {
+  ScopedTempDir dir;
+  const std::string file = dir.path() + "/leftover";
+  // The shell ends at once, leaving its background child in its group.
+  ToolResult r = Run({"run", "db", "--holder", "h", "--for", "1h", "--kill-after", "500ms", "-v",
+                      "--", "sh", "-c", "sleep 300 & echo $! > '" + file + "'"});
+  EXPECT_EQ(r.code, 0) << r;
+  EXPECT_TRUE(Contains(r.err, "left running")) << r;
+  const pid_t leftover = StrayFrom(file);
+  ASSERT_GT(leftover, 0);
+  int status = 0;
+  EXPECT_TRUE(EndsWithin(leftover, 30s, &status)) << "the leftover outlived the lease";
+  // Orphaned when sh ended, the leftover came here; it got SIGTERM first.
+  if (status != 0) EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM) << status;
+  EXPECT_EQ(Run({"check", "db", "--holder", "h"}).code, 1);
+  EXPECT_EQ(Run({"claim", "db", "--holder", "other", "--for", "1h"}).code, 0);
+}
+
+TEST_F(cli_RunGroup, CommandWithoutLeftoversEndsWithoutDelay) {
+  // No group left behind: run does not wait for --kill-after.
+  const auto start = std::chrono::steady_clock::now();
+  ToolResult r = Run({"run", "db", "--for", "1h", "--kill-after", "1h", "--", "sh", "-c",
+                      "sleep 0 & wait; exit 4"});
+  EXPECT_EQ(r.code, 4) << r;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 30s);
+}
+
+// On a terminal (a pty whose session a shell leads, running `run` in its
+// foreground group as a script would): the command's group gets the
+// terminal, reads it, gets Ctrl-C from it, and the terminal comes back.
+TEST_F(cli_RunGroup, CommandGetsTheTerminalAndGivesItBack) {
+  const std::string command =
+      "set -- $(cat /proc/$$/stat); [ \"$5\" = \"$8\" ] && echo cmd-foreground; "
+      "trap 'echo got-INT; exit 5' INT; read line; echo \"read:$line\"; "
+      "while :; do sleep 0.02; done";
+  const std::string script =
+      "\"$0\" \"$@\"; echo \"run-exit:$?\"; set -- $(cat /proc/$$/stat); "
+      "[ \"$5\" = \"$8\" ] && echo terminal-back; exit 0";
+  std::vector<std::string> argv_text = {"/bin/sh", "-c", script, kToolPath};
+  for (const std::string& a : Args({"run", "db", "--for", "1h", "--", "sh", "-c", command})) {
+    argv_text.push_back(a);
+  }
+  std::vector<char*> argv;
+  for (auto& a : argv_text) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int master = -1;
+  const pid_t shell = forkpty(&master, nullptr, nullptr, nullptr);
+  ASSERT_GE(shell, 0);
+  if (shell == 0) {
+    execv(argv[0], argv.data());
+    _exit(126);
+  }
+  // However the test ends: the shell's group (it and run) is killed and
+  // reaped; the command's group goes with run.
+  struct ShellGuard {
+    pid_t shell;
+    int master;
+    ~ShellGuard() {
+      if (waitpid(shell, nullptr, WNOHANG) == 0) {
+        kill(-shell, SIGKILL);
+        waitpid(shell, nullptr, 0);
+      }
+      close(master);
+    }
+  } guard{shell, master};
+  std::string out;
+  // Reads the terminal until `needle` shows up; false on its end or timeout.
+  auto wait_for = [&](const std::string& needle) {
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (out.find(needle) == std::string::npos) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      pollfd pfd{master, POLLIN, 0};
+      if (poll(&pfd, 1, static_cast<int>(left.count())) <= 0) continue;
+      char buf[512];
+      const ssize_t n = read(master, buf, sizeof buf);
+      if (n <= 0) return false;  // EIO: the terminal's last user is gone.
+      out.append(buf, static_cast<std::size_t>(n));
+    }
+    return true;
+  };
+  EXPECT_TRUE(wait_for("cmd-foreground")) << out;
+  ASSERT_EQ(write(master, "hello\n", 6), 6);
+  EXPECT_TRUE(wait_for("read:hello")) << out;
+  ASSERT_EQ(write(master, "\x03", 1), 1);  // Ctrl-C
+  EXPECT_TRUE(wait_for("got-INT")) << out;
+  EXPECT_TRUE(wait_for("run-exit:5")) << out;
+  EXPECT_TRUE(wait_for("terminal-back")) << out;
+  EXPECT_EQ(Run({"check", "db", "--holder", "anyone"}).code, 1);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,8 +12,79 @@
 
 namespace shmlease::cli {
 
-std::error_code StartChild(const std::vector<std::string>& argv, const sigset_t& mask, pid_t* pid) {
-  *pid = -1;
+namespace {
+
+// What the guardian is sent when its parent's thread ends. Any signal that
+// can be waited for would do: the guardian acts only once its parent is gone,
+// so the same signal from anyone else is ignored.
+constexpr int kGuardianSignal = SIGUSR1;
+
+void ReapChild(pid_t pid) {
+  while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+}
+
+}  // namespace
+
+int ForegroundTerminal() {
+  if (isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp()) return STDIN_FILENO;
+  return -1;
+}
+
+bool SetForegroundGroup(int terminal, pid_t pgid) {
+  // With SIGTTOU blocked, tcsetpgrp from a background group proceeds (and
+  // leaves no SIGTTOU pending) instead of stopping the caller.
+  sigset_t ttou, old;
+  sigemptyset(&ttou);
+  sigaddset(&ttou, SIGTTOU);
+  sigprocmask(SIG_BLOCK, &ttou, &old);
+  const bool done = tcsetpgrp(terminal, pgid) == 0;
+  const int err = errno;
+  sigprocmask(SIG_SETMASK, &old, nullptr);
+  errno = err;
+  return done;
+}
+
+// Forks the guardian of group `pgid` (see StartChild); -1 and errno when fork failed.
+pid_t StartGuardian(pid_t pgid) {
+  const pid_t parent = getpid();
+  const long max_fd = sysconf(_SC_OPEN_MAX);
+  sigset_t all, wake;
+  sigfillset(&all);
+  sigemptyset(&wake);
+  sigaddset(&wake, kGuardianSignal);
+  const pid_t guardian = fork();
+  if (guardian != 0) return guardian;
+
+  // The guardian. All signals blocked first, so that kGuardianSignal waits
+  // for sigwaitinfo instead of ending it, and nothing but SIGKILL stops it.
+  sigprocmask(SIG_SETMASK, &all, nullptr);
+  // It holds nothing of run's: not its output (a reader waiting for the end
+  // of run's output must not wait for the guardian), not the segment, not
+  // the terminal.
+  if (close_range(0, ~0U, 0) != 0) {
+    for (long fd = 0; fd < max_fd; ++fd) close(static_cast<int>(fd));
+  }
+  // Out of run's process group, so that a signal to run's whole job (a
+  // shell's `kill -9 %1`) does not end the guardian along with run.
+  setpgid(0, 0);
+  // prctl cannot fail for a valid signal; a guardian that could not arm
+  // itself must not kill the group of a run that is still alive.
+  if (prctl(PR_SET_PDEATHSIG, kGuardianSignal) != 0) _exit(1);
+  // The signal is sent on the thread's death, after the guardian has been
+  // handed to a new parent: a changed getppid() tells it apart from the same
+  // signal sent by anyone else, and covers a parent that died before prctl.
+  while (getppid() == parent) {
+    siginfo_t info;
+    sigwaitinfo(&wake, &info);
+  }
+  kill(-pgid, SIGKILL);
+  _exit(0);
+}
+
+std::error_code StartChild(const std::vector<std::string>& argv, const sigset_t& mask,
+                           int terminal, StartedChild* started) {
+  *started = StartedChild{};
   // Built before fork: the child may only make async-signal-safe calls.
   std::vector<char*> args;
   for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
@@ -23,6 +95,11 @@ std::error_code StartChild(const std::vector<std::string>& argv, const sigset_t&
   if (pipe2(fds, O_CLOEXEC) != 0) return std::error_code(errno, std::system_category());
   UniqueFd read_end(fds[0]);
   UniqueFd write_end(fds[1]);
+  // The parent writes a byte here once the guardian runs: only then may the
+  // child exec, and so start anything the guardian could miss.
+  if (pipe2(fds, O_CLOEXEC) != 0) return std::error_code(errno, std::system_category());
+  UniqueFd go_read(fds[0]);
+  UniqueFd go_write(fds[1]);
   const pid_t parent = getpid();
   const pid_t child = fork();
   if (child < 0) return std::error_code(errno, std::system_category());
@@ -31,6 +108,19 @@ std::error_code StartChild(const std::vector<std::string>& argv, const sigset_t&
     // The parent may have died before prctl took effect; then getppid()
     // already names someone else and nobody will send the signal.
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(127);
+    // Both the child and the parent make the child a group leader and hand
+    // it the terminal, so that both are done whichever runs first: before
+    // exec (the command's first read of the terminal) and before the parent
+    // goes on to signal the group.
+    setpgid(0, 0);
+    if (terminal >= 0) SetForegroundGroup(terminal, getpid());
+    go_write.Reset();
+    char go = 0;
+    ssize_t n;
+    do {
+      n = ::read(go_read.get(), &go, 1);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1) _exit(127);  // The parent died before the guardian ran.
     sigprocmask(SIG_SETMASK, &mask, nullptr);
     execvp(args[0], args.data());
     int err = errno;
@@ -39,18 +129,42 @@ std::error_code StartChild(const std::vector<std::string>& argv, const sigset_t&
     _exit(127);
   }
   write_end.Reset();
+  go_read.Reset();
+  // EACCES once the child has exec'd: then it has done this itself.
+  setpgid(child, child);
+  if (terminal >= 0) SetForegroundGroup(terminal, child);
+  const pid_t guardian = StartGuardian(child);
+  if (guardian < 0) {
+    const int err = errno;
+    kill(child, SIGKILL);
+    ReapChild(child);
+    if (terminal >= 0) SetForegroundGroup(terminal, getpgrp());
+    return std::error_code(err, std::system_category());
+  }
+  const char go = 1;
+  ssize_t ignored = ::write(go_write.get(), &go, 1);  // A pipe's first byte: it fits.
+  (void)ignored;
+  go_write.Reset();
   int exec_errno = 0;
   ssize_t n;
   do {
     n = ::read(read_end.get(), &exec_errno, sizeof exec_errno);
   } while (n < 0 && errno == EINTR);
   if (n == static_cast<ssize_t>(sizeof exec_errno)) {
-    while (waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
-    }
+    StopGuardian(guardian);
+    ReapChild(child);
+    if (terminal >= 0) SetForegroundGroup(terminal, getpgrp());
     return std::error_code(exec_errno, std::system_category());
   }
-  *pid = child;
+  started->pid = child;
+  started->guardian = guardian;
   return {};
+}
+
+void StopGuardian(pid_t guardian) {
+  if (guardian <= 0) return;
+  kill(guardian, SIGKILL);
+  ReapChild(guardian);
 }
 
 int ExitCodeOfWaitStatus(int wait_status) {

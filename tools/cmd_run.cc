@@ -123,24 +123,37 @@ int RunRun(const GlobalOptions& options, const RunArgs& args) {
   setenv("SHMLEASE_HOLDER", args.holder.c_str(), 1);
   setenv("SHMLEASE_EPOCH", std::to_string(CurrentEpoch(store, key)).c_str(), 1);
 
-  pid_t child = -1;
-  if (std::error_code ec = StartChild(args.command, signals.original_mask(), &child)) {
+  // CMD runs as the leader of its own process group, and everything run
+  // sends goes to that group, so that what CMD starts is stopped with it.
+  // Given the terminal (when run has it), that group also reads it and gets
+  // what its keys send, as a shell's job would.
+  const int terminal = ForegroundTerminal();
+  StartedChild started;
+  if (std::error_code ec = StartChild(args.command, signals.original_mask(), terminal, &started)) {
     store.RevokeLease(key, args.holder);
     Report("cannot run '" + args.command.front() + "'", ec);
     // As a shell would: 127 for a command that is not there, 126 for one that cannot run.
     return ec == std::errc::no_such_file_or_directory ? 127 : 126;
   }
+  const pid_t child = started.pid;
   if (options.verbose) {
     std::fprintf(stderr, "shmlease: holding %s as '%s'; started %s (pid %d)\n",
                  LeaseName(key).c_str(), args.holder.c_str(), args.command.front().c_str(),
                  static_cast<int>(child));
   }
 
-  KeeperPlan plan{key, args.holder, args.duration, args.kill_after, claimed_at + args.duration};
+  KeeperPlan plan{key,        args.holder, args.duration, args.kill_after,
+                  claimed_at + args.duration, terminal};
   KeeperOutcome outcome = KeepLeaseWhileRunning(store, plan, child, signals);
+  // Nothing of CMD's group runs any more: the guardian has nothing left to do.
+  StopGuardian(started.guardian);
   if (outcome.lease_lost) {
     return Report("lost " + LeaseName(key) + " while '" + args.command.front() +
                   "' ran: " + outcome.lost_because + "; the command was stopped");
+  }
+  if (outcome.stopped_leftovers && options.verbose) {
+    std::fprintf(stderr, "shmlease: stopped what %s left running in its process group\n",
+                 args.command.front().c_str());
   }
   // Errc::invalid here means the lease ran out just as the command ended:
   // there is nothing left to give up.
@@ -163,18 +176,26 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& options, Commands& comman
       "(128+N if it died of signal N), or 1 if the lease was denied or lost");
   sub->add_option("LEASE", args->lease, "The lease's name")->required()->check(NameValidator());
   sub->add_option("--holder", args->holder, "Who holds the lease")
-      ->capture_default_str()
+      // The default is computed per process: show its form, not the pid of
+      // the process printing the help.
+      ->default_str("pid-<PID>")
       ->check(NameValidator());
   AddDurationOption(sub, "--for", &args->duration,
                     "Lease duration; it is extended every third of it while CMD runs")
       ->required();
   sub->add_flag("--wait", args->wait, "Wait until the lease can be claimed instead of exiting 1");
   AddDurationOption(sub, "--kill-after", &args->kill_after,
-                    "After losing the lease, SIGKILL CMD this long after SIGTERM (default 5s)");
+                    "SIGKILL CMD's group this long after SIGTERM, sent when the lease is lost or when CMD "
+                    "ended leaving processes behind (default 5s)");
   sub->add_option("CMD", args->command, "The command and its arguments, after --")->required();
   sub->footer(
-      "Write CMD after `--`. SIGINT, SIGTERM and SIGHUP are passed on to CMD; if shmlease "
-      "itself is killed, CMD is killed with it.");
+      "Write CMD after `--`. CMD runs as the leader of its own process group: every signal "
+      "run sends goes to the whole group, so whatever CMD starts is stopped with it. SIGINT, "
+      "SIGTERM and SIGHUP are passed on to the group. If stdin is run's terminal, CMD's group "
+      "gets the terminal (its keys' signals reach it directly) until CMD ends. When CMD ends, "
+      "what it left running in its group gets SIGTERM, then SIGKILL after --kill-after, before "
+      "the lease is given up. If shmlease itself is killed, CMD's whole group is killed with "
+      "it. Exits 127 if CMD is not found, 126 if it cannot be run.");
   commands.Add(sub, [&options, args] { return RunRun(options, *args); });
 }
 

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <ctime>
 
+#include "child_process.h"
 #include "shmlease/errors.h"
 
 namespace shmlease::cli {
@@ -24,30 +25,46 @@ timespec ToTimespec(std::chrono::nanoseconds d) {
                   static_cast<long>(d.count() % 1'000'000'000)};
 }
 
-// Signals a terminal sends (SI_KERNEL) reach the whole foreground process
-// group, the child included, unless the child has left our group: passing
-// them on again would deliver them twice.
-bool ChildAlreadyGot(const signalfd_siginfo& info, pid_t child) {
-  return info.ssi_code == SI_KERNEL && getpgid(child) == getpgrp();
-}
+// How often a group whose leader has ended is looked at, until it is empty.
+constexpr std::chrono::milliseconds kGroupPoll{10};
+
+// Whether any process is left in process group `pgid`. Zombies count: the
+// check cannot tell them apart, so a group whose last members are unreaped
+// zombies is taken for alive until kill_after (then SIGKILL changes nothing).
+// EPERM means a member exists that may not be signalled (it changed its uid).
+bool GroupAlive(pid_t pgid) { return kill(-pgid, 0) == 0 || errno == EPERM; }
 
 }  // namespace
 
+// Every signal is passed on, and none reaches the group twice: the child's
+// group is never the caller's, and a terminal sends its keys' signals only to
+// its foreground group. One that reached the caller was sent while the
+// caller's group, not the child's, had the terminal: before it was handed
+// over, after it was given back, or when none was (stdin not a terminal).
+// The SIGHUP of a hangup goes to the session leader alone.
 KeeperOutcome KeepLeaseWhileRunning(ShmStore& store, const KeeperPlan& plan, pid_t child,
                                     const SignalFd& signals) {
   using std::chrono::nanoseconds;
   KeeperOutcome outcome;
+  const pid_t group = child;
   const nanoseconds period = std::max(plan.duration / 3, nanoseconds(1));
   Clock::time_point held_until = plan.held_until;
   Clock::time_point next_extension = held_until - plan.duration + period;
   Clock::time_point kill_at = Clock::time_point::max();
-  bool killed = false;
+  bool terminating = false;  // The group was sent SIGTERM.
+  bool killed = false;       // The group was sent SIGKILL: nothing of it runs any more.
+  bool child_ended = false;  // Reaped; only the rest of its group may be left.
 
+  auto terminate = [&] {
+    if (terminating) return;
+    terminating = true;
+    kill(-group, SIGTERM);
+    kill_at = store.Now() + plan.kill_after;
+  };
   auto lose = [&](std::string why) {
     outcome.lease_lost = true;
     outcome.lost_because = std::move(why);
-    kill(child, SIGTERM);
-    kill_at = store.Now() + plan.kill_after;
+    terminate();
   };
 
   for (;;) {
@@ -55,13 +72,25 @@ KeeperOutcome KeepLeaseWhileRunning(ShmStore& store, const KeeperPlan& plan, pid
     while (signals.Read(&info)) {
       const int sig = static_cast<int>(info.ssi_signo);
       if (sig == SIGCHLD) continue;  // Reaped below; several exits may share one signal.
-      if (!ChildAlreadyGot(info, child)) kill(child, sig);
+      kill(-group, sig);
     }
-    int status = 0;
-    pid_t reaped = waitpid(child, &status, WNOHANG);
-    if (reaped == child || (reaped < 0 && errno == ECHILD)) {
-      outcome.wait_status = status;
-      return outcome;
+    if (!child_ended) {
+      // Only `child` is waited for: another child of the caller (the
+      // guardian) ending must not be taken for it.
+      int status = 0;
+      pid_t reaped = waitpid(child, &status, WNOHANG);
+      if (reaped == child || (reaped < 0 && errno == ECHILD)) {
+        child_ended = true;
+        outcome.wait_status = status;
+        if (plan.terminal >= 0) SetForegroundGroup(plan.terminal, getpgrp());
+      }
+    }
+    if (child_ended) {
+      // After SIGKILL nothing of the group runs again: no need to wait for
+      // its members, which are no longer ours to reap.
+      if (killed || !GroupAlive(group)) return outcome;
+      if (!terminating) outcome.stopped_leftovers = true;
+      terminate();
     }
 
     const Clock::time_point now = store.Now();
@@ -83,14 +112,16 @@ KeeperOutcome KeepLeaseWhileRunning(ShmStore& store, const KeeperPlan& plan, pid
     if (!outcome.lease_lost && store.Now() >= held_until) {
       lose("it could not be extended before it ran out");
     }
-    if (outcome.lease_lost && !killed && store.Now() >= kill_at) {
-      kill(child, SIGKILL);
+    if (terminating && !killed && store.Now() >= kill_at) {
+      kill(-group, SIGKILL);
       killed = true;
+      if (child_ended) return outcome;
     }
 
     Clock::time_point wake = Clock::time_point::max();
     if (!outcome.lease_lost) wake = std::min(next_extension, held_until);
-    if (outcome.lease_lost && !killed) wake = kill_at;
+    if (terminating && !killed) wake = std::min(wake, kill_at);
+    if (child_ended) wake = std::min(wake, store.Now() + kGroupPoll);
     pollfd pfd{signals.fd(), POLLIN, 0};
     if (wake == Clock::time_point::max()) {
       ppoll(&pfd, 1, nullptr, nullptr);

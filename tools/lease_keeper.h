@@ -21,19 +21,29 @@ struct KeeperPlan {
   // A time by which the lease is surely still held (the claim's start plus
   // its duration, read before the claim on the store's clock).
   Clock::time_point held_until;
+  // The terminal handed to the child's group (StartChild), given back to the
+  // caller's group as soon as the child has ended; -1 for none.
+  int terminal = -1;
 };
 
 struct KeeperOutcome {
   int wait_status = 0;      // The child's, from waitpid.
   bool lease_lost = false;  // The child was stopped because the lease was lost.
   std::string lost_because;
+  // The child ended but left processes running in its group, which were stopped.
+  bool stopped_leftovers = false;
 };
 
-// Runs until `child` has ended. Extends the lease every third of its
-// duration; when an extension is refused, or no extension succeeded before
-// held_until, sends the child SIGTERM and, kill_after later, SIGKILL.
-// SIGINT, SIGTERM and SIGHUP that arrive through `signals` are passed on to
-// the child; `signals` must include SIGCHLD.
+// `child` leads its own process group (StartChild); everything below is done
+// to the whole group. Runs until `child` has ended and nothing is left in its
+// group. Extends the lease every third of its duration all along; when an
+// extension is refused, or no extension succeeded before held_until, sends
+// the group SIGTERM and, kill_after later, SIGKILL. When the child ends
+// while others of its group still run (what it left in the background), the
+// group gets the same, SIGTERM and then SIGKILL, while the lease is still
+// held. SIGINT, SIGTERM and SIGHUP that arrive through `signals` are passed
+// on to the group; `signals` must include SIGCHLD. Waits for no other child
+// of the caller than `child`.
 KeeperOutcome KeepLeaseWhileRunning(ShmStore& store, const KeeperPlan& plan, pid_t child,
                                     const SignalFd& signals);
 
