@@ -57,5 +57,27 @@ TEST(cli_TextTable, PadsShortRowsAndPrintsAHeaderAlone) {
   EXPECT_EQ(table.Render(), "A  B  C\nx\n");
 }
 
+TEST(cli_Printable, EscapesControlAndNonAsciiBytes) {
+  EXPECT_EQ(Printable("db-1_x"), "db-1_x");
+  EXPECT_EQ(Printable("a\x1b[31mb"), "a\\x1b[31mb");
+  EXPECT_EQ(Printable("one\ntwo\tthree\rfour"), "one\\ntwo\\tthree\\rfour");
+  EXPECT_EQ(Printable(std::string_view("n\0ul", 4)), "n\\x00ul");
+  EXPECT_EQ(Printable("\x7f\x80\x9b\xff"), "\\x7f\\x80\\x9b\\xff");
+  EXPECT_EQ(Printable("caf\xc3\xa9"), "caf\\xc3\\xa9");  // Every byte outside ASCII.
+  // A backslash is escaped too, so that a name that reads "\x1b" is told apart.
+  EXPECT_EQ(Printable("a\\x1b"), "a\\\\x1b");
+}
+
+TEST(cli_Printable, SanitizedLeavesBackslashesAndIsIdempotentOnPrintable) {
+  EXPECT_EQ(Sanitized("a\\b\x1b\n"), "a\\b\\x1b\\n");
+  for (std::string_view text : {"plain", "a\x1b[2Jb", "x\\y\n\xff", "\\x1b"}) {
+    const std::string once = Printable(text);
+    EXPECT_EQ(Sanitized(once), once) << once;
+    for (char c : once) {
+      EXPECT_TRUE(c >= 0x20 && c < 0x7f) << "byte " << int(static_cast<unsigned char>(c));
+    }
+  }
+}
+
 }  // namespace
 }  // namespace shmlease::cli

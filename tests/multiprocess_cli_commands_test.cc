@@ -46,6 +46,27 @@ bool Contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
+// Whether every line of `text` starts with `prefix` (and there is at least one).
+bool EveryLineStartsWith(const std::string& text, const std::string& prefix) {
+  std::istringstream lines(text);
+  std::string line;
+  int count = 0;
+  while (std::getline(lines, line)) {
+    if (line.rfind(prefix, 0) != 0) return false;
+    ++count;
+  }
+  return count > 0;
+}
+
+// Whether `text` holds only printable ASCII and newlines: nothing a terminal obeys.
+bool OnlyPrintable(const std::string& text) {
+  for (char c : text) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b != '\n' && (b < 0x20 || b >= 0x7f)) return false;
+  }
+  return true;
+}
+
 TEST_F(cli_Commands, HelpOnEverySubcommand) {
   ToolResult top = RunTool({"--help"});
   EXPECT_EQ(top.code, 0) << top;
@@ -486,6 +507,30 @@ TEST_F(cli_Commands, BadNamesAndFlagsAreUsageErrors) {
       {{"create", "--mode", "0999"}, "--mode"},
       {{"create", "--capacity", "0"}, "capacity"},
       {{"create", "--capacity", "lots"}, "--capacity"},
+      {{"create", "--capacity", "-1"}, "--capacity"},
+      {{"create", "--capacity", ""}, "--capacity"},
+      {{"create", "--capacity", "0x10"}, "1 to 67108864"},
+      {{"create", "--capacity", "+5"}, "--capacity"},
+      {{"create", "--capacity", " 5"}, "--capacity"},
+      {{"create", "--capacity", "67108865"}, "--capacity"},
+      {{"create", "--capacity", "18446744073709551617"}, "--capacity"},
+      {{"create", "--mode", "7777"}, "--mode"},
+      {{"create", "--mode", "4755"}, "--mode"},
+      {{"create", "--mode", "1777"}, "--mode"},
+      {{"create", "--mode", "01777"}, "--mode"},
+      {{"create", "--mode", "0"}, "owner must be able to read and write"},
+      {{"create", "--mode", "0400"}, "owner must be able to read and write"},
+      {{"create", "--mode", "0244"}, "--mode"},
+      {{"claim", "db", "--holder", "h", "--for", "+1s"}, "--for"},
+      {{"claim", "db", "--holder", "h", "--for", ".5s"}, "--for"},
+      {{"claim", "db", "--holder", "h", "--for", "1.s"}, "--for"},
+      {{"claim", "db", "--holder", "h", "--for", "1h1h"}, "--for"},
+      {{"claim", "db", "--holder", "h", "--for", "30m1h"}, "--for"},
+      {{"claim", "db", "--holder", "h", "--for", "9223372036854775807ns"}, "--for"},
+      {{"claim", "db", "--holder", "h", "--for", "2562047h"}, "--for"},
+      {{"wait", "db", "--timeout", "876001h"}, "--timeout"},
+      {{"bogus"}, "unknown subcommand 'bogus'"},
+      {{"--holder", "h", "claim", "db", "--for", "1s"}, "--holder is an option of 'claim'"},
       {{"--trust-owner", "no-such-user-here", "dump"}, "--trust-owner"},
       {{"dump", "--no-such-flag"}, "--no-such-flag"},
       {{"no-such-command"}, "subcommand"},
@@ -498,6 +543,8 @@ TEST_F(cli_Commands, BadNamesAndFlagsAreUsageErrors) {
     ToolResult r = RunTool(args);
     EXPECT_EQ(r.code, 2) << ::testing::PrintToString(c.args) << ": " << r;
     EXPECT_TRUE(Contains(r.err, c.named)) << c.named << ": " << r;
+    // Parser errors too: every line of every error says who is speaking.
+    EXPECT_TRUE(EveryLineStartsWith(r.err, "shmlease: ")) << r;
   }
   // Nothing above got as far as creating the segment.
   EXPECT_EQ(Run({"stat"}).code, 3);
@@ -525,6 +572,190 @@ TEST_F(cli_Commands, ForeignOwnerIsRefusedUnlessTrusted) {
   r = Run({"claim", "db", "--holder", "a", "--for", "1h", "--trust-owner", "nobody"});
   EXPECT_EQ(r.code, 0) << r;
   EXPECT_EQ(Run({"--trust-any-owner", "check", "db", "--holder", "a"}).code, 0);
+}
+
+TEST_F(cli_Commands, ModesWithinTheOwnersReachAreKept) {
+  ASSERT_EQ(Run({"create", "--mode", "777"}).code, 0);
+  EXPECT_EQ(Json({"stat", "--json"})["mode"], "0777");
+  ASSERT_EQ(Run({"destroy"}).code, 0);
+  ASSERT_EQ(Run({"create", "--mode", "0600", "--capacity", "1"}).code, 0);
+  json stat = Json({"stat", "--json"});
+  EXPECT_EQ(stat["mode"], "0600");
+  EXPECT_EQ(stat["capacity"], 1);
+}
+
+TEST_F(cli_Commands, VersionAndUnknownSubcommand) {
+  for (const char* flag : {"--version", "-V"}) {
+    ToolResult r = RunTool({flag});
+    EXPECT_EQ(r.code, 0) << r;
+    EXPECT_TRUE(r.out.rfind("shmlease ", 0) == 0 && r.out.size() > 9 && r.out.back() == '\n' &&
+                r.out.find_first_not_of("0123456789.\n", 9) == std::string::npos &&
+                Contains(r.out, "."))
+        << r;
+  }
+  ToolResult r = RunTool({"no-such-command"});
+  EXPECT_EQ(r.code, 2) << r;
+  EXPECT_TRUE(Contains(r.err, "unknown subcommand 'no-such-command'")) << r;
+  EXPECT_FALSE(Contains(r.err, "is required")) << r;
+  r = RunTool({"--segment", name(), "--holder", "h", "claim", "db", "--for", "1s"});
+  EXPECT_EQ(r.code, 2) << r;
+  EXPECT_TRUE(Contains(r.err, "--holder is an option of 'claim' and goes after it")) << r;
+}
+
+TEST_F(cli_Commands, NonUtf8NamesGiveValidJson) {
+  const std::string lease = "db\xff", holder = "h\xfe\x80", entity = "e\xc3";
+  ASSERT_EQ(Run({"claim", lease, "--holder", holder, "--for", "1h"}).code, 0);
+  ASSERT_EQ(Run({"pin", lease, "--entity", entity}).code, 0);
+  ASSERT_EQ(Run({"pin", "plain", "--entity", entity}).code, 0);
+  const std::string bad = "\xef\xbf\xbd";  // U+FFFD in place of each invalid byte.
+  ToolResult r = Run({"dump", "--json"});
+  ASSERT_EQ(r.code, 0) << r;
+  json dump = json::parse(r.out);
+  ASSERT_EQ(dump["leases"].size(), 2u) << dump;
+  EXPECT_EQ(dump["leases"][0]["lease"], "db" + bad);
+  EXPECT_EQ(dump["leases"][0]["holder"], "h" + bad + bad);
+  EXPECT_EQ(dump["leases"][0]["pinned_by"][0], "e" + bad);
+  r = Run({"pinned", "--json"});
+  ASSERT_EQ(r.code, 0) << r;
+  json pinned = json::parse(r.out);
+  ASSERT_EQ(pinned["leases"].size(), 2u) << pinned;
+  EXPECT_EQ(pinned["leases"][0]["lease"], "db" + bad);
+  EXPECT_EQ(pinned["leases"][1]["pinned_by"][0], "e" + bad);
+  // One object per line while watching, each valid.
+  ToolProcess watch({"--segment", name(), "dump", "--json", "--watch", "50ms"});
+  for (int i = 0; i < 2; ++i) {
+    std::optional<std::string> line = watch.ReadLine();
+    ASSERT_TRUE(line);
+    EXPECT_EQ(json::parse(*line)["leases"][0]["lease"], "db" + bad);
+  }
+  // A file-backed segment whose path is not UTF-8.
+  ScopedTempDir dir;
+  const std::string path = dir.path() + "/seg\xff";
+  ASSERT_EQ(RunTool({"--segment", path, "create"}).code, 0);
+  r = RunTool({"--segment", path, "stat", "--json"});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_EQ(json::parse(r.out)["path"], dir.path() + "/seg" + bad);
+}
+
+TEST_F(cli_Commands, TextOutputEscapesBytesThatAreNotPrintable) {
+  const std::string lease = "db\xff", holder = "h\x9b";
+  ASSERT_EQ(Run({"claim", lease, "--holder", holder, "--for", "1h"}).code, 0);
+  ASSERT_EQ(Run({"pin", lease, "--entity", "e\xc3\xa9"}).code, 0);
+  ToolResult r = Run({"dump"});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_TRUE(OnlyPrintable(r.out)) << r;
+  EXPECT_TRUE(Contains(r.out, "db\\xff")) << r;
+  EXPECT_TRUE(Contains(r.out, "h\\x9b")) << r;
+  EXPECT_TRUE(Contains(r.out, "e\\xc3\\xa9")) << r;
+  r = Run({"pinned"});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_TRUE(OnlyPrintable(r.out)) << r;
+  EXPECT_TRUE(Contains(r.out, "db\\xff")) << r;
+  // -v and the messages that name a lease or holder.
+  r = Run({"-v", "claim", lease, "--holder", holder, "--for", "1h"});
+  EXPECT_EQ(r.code, 0) << r;
+  EXPECT_TRUE(OnlyPrintable(r.out) && Contains(r.out, "'h\\x9b'")) << r;
+  r = Run({"claim", lease, "--holder", "other", "--for", "1h"});
+  EXPECT_EQ(r.code, 1) << r;
+  EXPECT_TRUE(OnlyPrintable(r.err) && Contains(r.err, "'db\\xff'") &&
+              Contains(r.err, "'h\\x9b'"))
+      << r;
+  // A refused name is echoed escaped: a control character cannot reach the terminal.
+  for (const std::string& evil : {std::string("a\x1b[2Jb"), std::string("line\nbreak"),
+                                  std::string("bell\x07")}) {
+    for (std::vector<std::string> args :
+         {std::vector<std::string>{"claim", evil, "--holder", "h", "--for", "1s"},
+          {"claim", "db", "--holder", evil, "--for", "1s"},
+          {"--namespace", evil, "dump"}}) {
+      r = Run(args);
+      EXPECT_EQ(r.code, 2) << r;
+      EXPECT_TRUE(OnlyPrintable(r.err)) << r;
+      EXPECT_TRUE(EveryLineStartsWith(r.err, "shmlease: ")) << r;
+    }
+  }
+  r = Run({"claim", "a\x1b[2Jb", "--holder", "h", "--for", "1s"});
+  EXPECT_TRUE(Contains(r.err, "'a\\x1b[2Jb'")) << r;
+  r = Run({"claim", "db", "--holder", "h", "--for", "1\x1bs"});
+  EXPECT_EQ(r.code, 2) << r;
+  EXPECT_TRUE(OnlyPrintable(r.err) && Contains(r.err, "1\\x1bs")) << r;
+}
+
+TEST_F(cli_Commands, ClaimVerboseSaysExtendedWhenTheHolderHeldIt) {
+  ToolResult r = Run({"-v", "claim", "db", "--holder", "alice", "--for", "1h"});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_EQ(r.out.rfind("claimed lease 'db'", 0), 0u) << r;
+  EXPECT_TRUE(Contains(r.out, "(epoch 1)")) << r;
+  r = Run({"-v", "claim", "db", "--holder", "alice", "--for", "2h"});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_EQ(r.out.rfind("extended lease 'db'", 0), 0u) << r;
+  EXPECT_TRUE(Contains(r.out, "(epoch 1)")) << r;
+  ASSERT_EQ(Run({"revoke", "db", "--holder", "alice"}).code, 0);
+  r = Run({"-v", "claim", "db", "--holder", "bob", "--for", "1h"});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_EQ(r.out.rfind("claimed lease 'db'", 0), 0u) << r;
+  EXPECT_TRUE(Contains(r.out, "(epoch 2)")) << r;
+}
+
+TEST_F(cli_Commands, HelpTextsAgreeWithTheOptions) {
+  ToolResult r = RunTool({"dump", "--help"});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_TRUE(Contains(r.out, "--watch INTERVAL")) << r;
+  EXPECT_FALSE(Contains(r.out, "TEXT:")) << r;
+  for (const char* sub : {"claim", "wait", "create", "pinned", "dump"}) {
+    r = RunTool({sub, "--help"});
+    ASSERT_EQ(r.code, 0) << r;
+    EXPECT_FALSE(Contains(r.out, ":DURATION") || Contains(r.out, "TEXT:")) << r;
+    EXPECT_FALSE(Contains(r.out, "The options above")) << r;
+    EXPECT_TRUE(Contains(r.out, "Global options (--segment, --namespace, --model, --trust-owner, "
+                                "--trust-any-owner, -v)"))
+        << r;
+  }
+  EXPECT_TRUE(Contains(RunTool({"claim", "--help"}).out, "--for DURATION"));
+}
+
+TEST_F(cli_Commands, DestroyRefusesAnEmptyFileUnlessForced) {
+  ScopedTempDir dir;
+  const std::string path = dir.path() + "/empty.seg";
+  { std::ofstream out(path); }
+  ToolResult r = RunTool({"--segment", path, "destroy"});
+  EXPECT_EQ(r.code, 3) << r;
+  EXPECT_TRUE(Contains(r.err, "empty") && Contains(r.err, "--force")) << r;
+  EXPECT_EQ(access(path.c_str(), F_OK), 0);
+  r = RunTool({"--segment", path, "destroy", "--force"});
+  EXPECT_EQ(r.code, 0) << r;
+  EXPECT_NE(access(path.c_str(), F_OK), 0);
+}
+
+TEST_F(cli_Commands, DestroyRefusesAForeignOwnerUnlessTrustedOrForced) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to give the segment to another user";
+  const std::string shm_path = "/dev/shm/" + name();
+  ASSERT_EQ(Run({"create"}).code, 0);
+  ASSERT_EQ(chown(shm_path.c_str(), 65534, static_cast<gid_t>(-1)), 0);
+  ToolResult r = Run({"destroy"});
+  EXPECT_EQ(r.code, 3) << r;
+  EXPECT_TRUE(Contains(r.err, "owned by uid 65534")) << r;
+  EXPECT_EQ(access(shm_path.c_str(), F_OK), 0);
+  r = Run({"destroy", "--trust-owner", "65534"});
+  EXPECT_EQ(r.code, 0) << r;
+  EXPECT_NE(access(shm_path.c_str(), F_OK), 0);
+
+  ASSERT_EQ(Run({"create"}).code, 0);
+  ASSERT_EQ(chown(shm_path.c_str(), 65534, static_cast<gid_t>(-1)), 0);
+  EXPECT_EQ(Run({"--trust-any-owner", "destroy"}).code, 0);
+  ASSERT_EQ(Run({"create"}).code, 0);
+  ASSERT_EQ(chown(shm_path.c_str(), 65534, static_cast<gid_t>(-1)), 0);
+  EXPECT_EQ(Run({"destroy", "--force"}).code, 0);
+  EXPECT_NE(access(shm_path.c_str(), F_OK), 0);
+
+  // A file path owned by another user, likewise.
+  ScopedTempDir dir;
+  const std::string path = dir.path() + "/theirs.seg";
+  ASSERT_EQ(RunTool({"--segment", path, "create"}).code, 0);
+  ASSERT_EQ(chown(path.c_str(), 65534, static_cast<gid_t>(-1)), 0);
+  EXPECT_EQ(RunTool({"--segment", path, "destroy"}).code, 3);
+  EXPECT_EQ(access(path.c_str(), F_OK), 0);
+  EXPECT_EQ(RunTool({"--segment", path, "--trust-owner", "nobody", "destroy"}).code, 0);
+  EXPECT_NE(access(path.c_str(), F_OK), 0);
 }
 
 }  // namespace

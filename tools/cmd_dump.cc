@@ -11,6 +11,7 @@
 #include "cli_options.h"
 #include "command.h"
 #include "duration.h"
+#include "json_text.h"
 #include "report.h"
 #include "shmlease/shmlease.h"
 #include "text_table.h"
@@ -68,12 +69,15 @@ nlohmann::json ToJson(const Table& table) {
 std::string ToText(const Table& table) {
   TextTable text({"NAMESPACE", "MODEL", "LEASE", "HOLDER", "EXPIRES-IN", "PINNED-BY", "EPOCH"});
   for (const LeaseEntry& e : table.leases) {
+    // Every name Printable: one lease stays on one line, and no bytes of a
+    // name (or of a damaged segment) reach the terminal as escape sequences.
     std::string pinned_by;
     for (const std::string& entity : e.pinned_by) {
       if (!pinned_by.empty()) pinned_by += ',';
-      pinned_by += entity;
+      pinned_by += Printable(entity);
     }
-    text.AddRow({e.key.ns, e.key.model_uuid, e.key.lease, e.held ? e.info.holder : "-",
+    text.AddRow({Printable(e.key.ns), Printable(e.key.model_uuid), Printable(e.key.lease),
+                 e.held ? Printable(e.info.holder) : "-",
                  e.held ? FormatDuration(e.info.expiry - table.now) : "-",
                  pinned_by.empty() ? "-" : pinned_by, e.held ? std::to_string(e.info.epoch) : "-"});
   }
@@ -91,12 +95,12 @@ int RunDump(const GlobalOptions& options, const DumpArgs& args) {
     }
     if (args.json) {
       // One object per line when watching, so that a reader can split the stream.
-      std::cout << ToJson(table).dump(args.watch.count() > 0 ? -1 : 2) << '\n';
+      std::cout << JsonText(ToJson(table), args.watch.count() > 0 ? -1 : 2) << '\n';
     } else {
       if (clear_screen) {
         std::cout << "\033[H\033[2J"
                   << "every " << FormatDuration(args.watch) << ": "
-                  << ShmStore::PathOf(options.segment) << ", " << table.used << " of "
+                  << Printable(ShmStore::PathOf(options.segment)) << ", " << table.used << " of "
                   << table.capacity << " leases in use\n\n";
       } else if (!first) {
         std::cout << '\n';
@@ -121,7 +125,9 @@ void AddDumpCommand(CLI::App& app, const GlobalOptions& options, Commands& comma
                 "Print JSON: {\"capacity\", \"used\", \"leases\": [{\"namespace\", \"model\", "
                 "\"lease\", \"holder\", \"expires_in_ms\", \"pinned_by\", \"epoch\"}]}");
   AddDurationOption(sub, "--watch", &args->watch,
-                    "Print the table again every INTERVAL until interrupted (JSON: one per line)");
+                    "Print the table again every INTERVAL (a duration, e.g. 1s) until "
+                    "interrupted (JSON: one object per line)")
+      ->type_name("INTERVAL");
   commands.Add(sub, [&options, args] { return RunDump(options, *args); });
 }
 

@@ -1,5 +1,6 @@
 // claim, extend, revoke, check: one lease, one holder.
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include "cli_options.h"
@@ -21,18 +22,29 @@ struct LeaseArgs {
   Key KeyIn(const GlobalOptions& options) const { return Key{options.ns, options.model, lease}; }
 };
 
-void SayHeld(const GlobalOptions& options, const ShmStore& store, const Key& key,
-             const LeaseArgs& args, const char* verb) {
+void SayHeld(const GlobalOptions& options, const Key& key, const LeaseArgs& args,
+             const char* verb, std::uint64_t epoch) {
   if (!options.verbose) return;
   std::printf("%s %s as '%s' for %s (epoch %llu)\n", verb, LeaseName(key).c_str(),
-              args.holder.c_str(), FormatDuration(args.duration).c_str(),
-              static_cast<unsigned long long>(CurrentEpoch(store, key)));
+              Printable(args.holder).c_str(), FormatDuration(args.duration).c_str(),
+              static_cast<unsigned long long>(epoch));
+}
+
+// The lease's current holding, when someone holds it.
+std::optional<Info> CurrentHolding(const ShmStore& store, const Key& key) {
+  LeaseMap leases;
+  const Key keys[] = {key};
+  if (store.Leases(&leases, keys) || leases.empty()) return std::nullopt;
+  return leases.begin()->second;
 }
 
 int RunClaim(const GlobalOptions& options, const LeaseArgs& args) {
   OpenedSegment opened = OpenSegment(options, Access::kCreate);
   if (!opened.store) return ReportOpenFailure(options, opened);
   const Key key = args.KeyIn(options);
+  // Only for -v: whether this holder held it already, so the claim was an extension.
+  std::optional<Info> before;
+  if (options.verbose) before = CurrentHolding(*opened.store, key);
   Info current;
   std::error_code ec =
       opened.store->ClaimOrExtendLease(key, Request{args.holder, args.duration}, &current);
@@ -41,7 +53,12 @@ int RunClaim(const GlobalOptions& options, const LeaseArgs& args) {
                   DescribeHolding(current, opened.store->Now()));
   }
   if (ec) return Report("cannot claim " + LeaseName(key), ec);
-  SayHeld(options, *opened.store, key, args, "claimed");
+  if (options.verbose) {
+    const std::uint64_t epoch = CurrentEpoch(*opened.store, key);
+    // The same holder with the same fencing epoch: the holding went on, extended.
+    const bool extended = before && before->holder == args.holder && before->epoch == epoch;
+    SayHeld(options, key, args, extended ? "extended" : "claimed", epoch);
+  }
   return kExitOk;
 }
 
@@ -51,11 +68,11 @@ int RunExtend(const GlobalOptions& options, const LeaseArgs& args) {
   const Key key = args.KeyIn(options);
   std::error_code ec = opened.store->ExtendLease(key, Request{args.holder, args.duration});
   if (ec == Errc::invalid) {
-    return Report("'" + args.holder + "' does not hold " + LeaseName(key) + ": it is " +
+    return Report("'" + Printable(args.holder) + "' does not hold " + LeaseName(key) + ": it is " +
                   DescribeCurrent(*opened.store, key));
   }
   if (ec) return Report("cannot extend " + LeaseName(key), ec);
-  SayHeld(options, *opened.store, key, args, "extended");
+  if (options.verbose) SayHeld(options, key, args, "extended", CurrentEpoch(*opened.store, key));
   return kExitOk;
 }
 
@@ -64,18 +81,19 @@ int RunRevoke(const GlobalOptions& options, const LeaseArgs& args) {
   // Revoking never needs a segment to exist: without one, nobody holds anything.
   OpenedSegment opened = OpenSegment(options, Access::kWrite);
   if (opened.ec == Errc::segment_not_found) {
-    return Report("'" + args.holder + "' does not hold " + LeaseName(key) +
+    return Report("'" + Printable(args.holder) + "' does not hold " + LeaseName(key) +
                   ": there is no segment '" + options.segment + "'");
   }
   if (!opened.store) return ReportOpenFailure(options, opened);
   std::error_code ec = opened.store->RevokeLease(key, args.holder);
   if (ec == Errc::invalid) {
-    return Report("'" + args.holder + "' does not hold " + LeaseName(key) + ": it is " +
+    return Report("'" + Printable(args.holder) + "' does not hold " + LeaseName(key) + ": it is " +
                   DescribeCurrent(*opened.store, key));
   }
   if (ec) return Report("cannot revoke " + LeaseName(key), ec);
   if (options.verbose) {
-    std::printf("revoked %s from '%s'\n", LeaseName(key).c_str(), args.holder.c_str());
+    std::printf("revoked %s from '%s'\n", LeaseName(key).c_str(),
+                Printable(args.holder).c_str());
   }
   return kExitOk;
 }
@@ -91,7 +109,7 @@ int RunCheck(const GlobalOptions& options, const LeaseArgs& args) {
   ec = checker->Token(args.lease, args.holder).Check();
   if (ec && ec != Errc::not_held) return Report("cannot check " + LeaseName(key), ec);
   if (options.verbose) {
-    std::printf("'%s' %s %s: it is %s\n", args.holder.c_str(), ec ? "does not hold" : "holds",
+    std::printf("'%s' %s %s: it is %s\n", Printable(args.holder).c_str(), ec ? "does not hold" : "holds",
                 LeaseName(key).c_str(), DescribeCurrent(*opened.store, key).c_str());
   }
   return ec ? kExitNo : kExitOk;

@@ -6,6 +6,7 @@
 
 #include "cli_options.h"
 #include "command.h"
+#include "json_text.h"
 #include "lease_text.h"
 #include "report.h"
 #include "shmlease/shmlease.h"
@@ -25,10 +26,10 @@ int RunPin(const GlobalOptions& options, const PinArgs& args) {
   if (!opened.store) return ReportOpenFailure(options, opened);
   const Key key{options.ns, options.model, args.lease};
   if (std::error_code ec = opened.store->PinLease(key, args.entity)) {
-    return Report("cannot pin " + LeaseName(key) + " for '" + args.entity + "'", ec);
+    return Report("cannot pin " + LeaseName(key) + " for '" + Printable(args.entity) + "'", ec);
   }
   if (options.verbose) {
-    std::printf("pinned %s for '%s'\n", LeaseName(key).c_str(), args.entity.c_str());
+    std::printf("pinned %s for '%s'\n", LeaseName(key).c_str(), Printable(args.entity).c_str());
   }
   return kExitOk;
 }
@@ -41,10 +42,10 @@ int RunUnpin(const GlobalOptions& options, const PinArgs& args) {
   if (opened.ec == Errc::segment_not_found) return kExitOk;
   if (!opened.store) return ReportOpenFailure(options, opened);
   if (std::error_code ec = opened.store->UnpinLease(key, args.entity)) {
-    return Report("cannot unpin " + LeaseName(key) + " for '" + args.entity + "'", ec);
+    return Report("cannot unpin " + LeaseName(key) + " for '" + Printable(args.entity) + "'", ec);
   }
   if (options.verbose) {
-    std::printf("unpinned %s for '%s'\n", LeaseName(key).c_str(), args.entity.c_str());
+    std::printf("unpinned %s for '%s'\n", LeaseName(key).c_str(), Printable(args.entity).c_str());
   }
   return kExitOk;
 }
@@ -53,7 +54,7 @@ std::string Join(const std::vector<std::string>& parts) {
   std::string out;
   for (const std::string& part : parts) {
     if (!out.empty()) out += ',';
-    out += part;
+    out += Printable(part);
   }
   return out;
 }
@@ -77,12 +78,13 @@ int RunPinned(const GlobalOptions& options, bool json) {
                         {"lease", key.lease},
                         {"pinned_by", entities}});
     }
-    std::cout << nlohmann::json{{"leases", std::move(leases)}}.dump(2) << '\n';
+    std::cout << JsonText(nlohmann::json{{"leases", std::move(leases)}}, 2) << '\n';
     return kExitOk;
   }
   TextTable table({"NAMESPACE", "MODEL", "LEASE", "PINNED-BY"});
   for (const auto& [key, entities] : pins) {
-    table.AddRow({key.ns, key.model_uuid, key.lease, Join(entities)});
+    table.AddRow(
+        {Printable(key.ns), Printable(key.model_uuid), Printable(key.lease), Join(entities)});
   }
   std::cout << table.Render();
   return kExitOk;

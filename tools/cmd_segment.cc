@@ -1,14 +1,19 @@
 // create, destroy, stat, fsck: the segment as a whole.
 #include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "cli_options.h"
 #include "command.h"
+#include "json_text.h"
 #include "report.h"
 #include "shmlease/shmlease.h"
 
@@ -51,21 +56,46 @@ int RunCreate(const GlobalOptions& options, const CreateArgs& args) {
       Report(stats.path + " exists with mode " + Octal(stats.mode) + ", not " +
              Octal(args.creation.mode) + "; left as it is");
     }
-    if (options.verbose) std::printf("%s exists\n", stats.path.c_str());
+    if (options.verbose) std::printf("%s exists\n", Printable(stats.path).c_str());
     return kExitOk;
   }
   if (existing.ec != Errc::segment_not_found) return ReportOpenFailure(options, existing);
   OpenedSegment created = OpenSegment(options, Access::kCreate, &args.creation);
   if (!created.store) return ReportOpenFailure(options, created);
   if (options.verbose) {
-    std::printf("created %s: capacity %zu, mode %s\n", ShmStore::PathOf(options.segment).c_str(),
+    std::printf("created %s: capacity %zu, mode %s\n",
+                Printable(ShmStore::PathOf(options.segment)).c_str(),
                 args.creation.capacity, Octal(args.creation.mode).c_str());
   }
   return kExitOk;
 }
 
+// The owner of the segment's file when it exists and is not this user, nor
+// one the options trust: the library refuses such a segment (Errc::foreign_owner)
+// to every other command, and destroy follows the same rule.
+std::optional<uid_t> UntrustedOwner(const GlobalOptions& options, const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0 || st.st_uid == geteuid()) return std::nullopt;
+  const ShmStoreOptions trust = StoreOptions(options);
+  if (trust.trust_any_owner ||
+      std::find(trust.trusted_uids.begin(), trust.trusted_uids.end(), st.st_uid) !=
+          trust.trusted_uids.end()) {
+    return std::nullopt;
+  }
+  return st.st_uid;
+}
+
 int RunDestroy(const GlobalOptions& options, bool force) {
   const std::string path = ShmStore::PathOf(options.segment);
+  if (!force) {
+    if (std::optional<uid_t> owner = UntrustedOwner(options, path)) {
+      return ReportSegment(
+          "segment '" + options.segment + "'", Errc::foreign_owner,
+          path + " is owned by uid " + std::to_string(*owner) +
+              ", not by this user; refusing to remove it unless that owner is trusted "
+              "(--trust-owner) or --force is given");
+    }
+  }
   // A file path may name any file: refuse to unlink one that is not a lease
   // segment unless told to. /dev/shm names are always segments of someone's.
   if (path == options.segment && !force) {
@@ -75,12 +105,19 @@ int RunDestroy(const GlobalOptions& options, bool force) {
       return Report(path + " is not a usable lease segment; pass --force to remove it anyway",
                     opened.ec);
     }
+    // The library reads an empty file as a segment whose creator never got
+    // going; to destroy it is a file like any other that holds no segment.
+    struct stat st;
+    if (opened.ec == Errc::segment_not_found && lstat(path.c_str(), &st) == 0) {
+      return Report(path + " is empty, not a lease segment; pass --force to remove it anyway",
+                    Errc::corrupt_segment);
+    }
   }
   std::error_code ec = ShmStore::Destroy(options.segment);
   if (ec == Errc::segment_not_found && force) return kExitOk;
   if (ec == Errc::invalid_segment_name) return ReportBadName("--segment", options.segment, ec);
   if (ec) return Report("cannot remove segment '" + options.segment + "' (" + path + ")", ec);
-  if (options.verbose) std::printf("removed %s\n", path.c_str());
+  if (options.verbose) std::printf("removed %s\n", Printable(path).c_str());
   return kExitOk;
 }
 
@@ -103,12 +140,12 @@ int RunStat(const GlobalOptions& options, bool json) {
         {"extensions", s.extensions}, {"revocations", s.revocations},
         {"recoveries", s.recoveries}, {"epoch", s.epoch},
     };
-    std::cout << out.dump(2) << '\n';
+    std::cout << JsonText(out, 2) << '\n';
     return kExitOk;
   }
   const std::pair<const char*, std::string> rows[] = {
-      {"segment", options.segment},
-      {"path", s.path},
+      {"segment", Printable(options.segment)},
+      {"path", Printable(s.path)},
       {"owner", std::to_string(s.owner_uid) + (owner.empty() ? "" : " (" + owner + ")")},
       {"mode", Octal(s.mode)},
       {"layout version", std::to_string(s.layout_version)},
@@ -139,11 +176,14 @@ int RunFsck(const GlobalOptions& options, bool repair) {
   std::error_code ec = opened.store->Fsck(&problems);
   const std::string path = ShmStore::PathOf(options.segment);
   if (!ec && problems.empty()) {
-    std::printf("%s: clean\n", path.c_str());
+    std::printf("%s: clean\n", Printable(path).c_str());
     return kExitOk;
   }
-  for (const std::string& problem : problems)
-    std::printf("%s: %s\n", path.c_str(), problem.c_str());
+  // A problem may quote whatever bytes a damaged table holds: one line each,
+  // and nothing that a terminal would obey.
+  for (const std::string& problem : problems) {
+    std::printf("%s: %s\n", Printable(path).c_str(), Sanitized(problem).c_str());
+  }
   return Report(path + ": " + std::to_string(problems.size()) + " problem(s) found",
                 ec ? ec : make_error_code(Errc::corrupt_segment));
 }
@@ -155,11 +195,14 @@ void AddSegmentCommands(CLI::App& app, const GlobalOptions& options, Commands& c
     auto args = std::make_shared<CreateArgs>();
     CLI::App* sub = app.add_subcommand(
         "create", "Create the segment; an existing compatible segment is left as it is");
-    args->capacity = sub->add_option("--capacity", args->creation.capacity,
-                                     "Leases (held or pinned) the table can hold at once")
-                         ->capture_default_str();
+    args->capacity =
+        AddCapacityOption(sub, "--capacity", &args->creation.capacity,
+                          "Leases (held or pinned) the table can hold at once, 1 to " +
+                              std::to_string(kMaxCapacity) + " (default " +
+                              std::to_string(args->creation.capacity) + ")");
     args->mode = AddModeOption(sub, "--mode", &args->creation.mode,
-                               "Permission bits, e.g. 0660 to share with the group (default 0600)");
+                               "Permission bits 0600 to 0777, e.g. 0660 to share with the group "
+                               "(default 0600); the owner keeps read and write");
     commands.Add(sub, [&options, args] { return RunCreate(options, *args); });
   }
   {

@@ -18,15 +18,20 @@ struct Unit {
   std::int64_t ns;
 };
 
-// Longer suffixes first so that "ms" is not read as "m" followed by garbage.
+// Largest first: the order in which the terms of a duration must come.
 constexpr Unit kUnits[] = {
-    {"ns", 1},
-    {"us", 1'000},
-    {"ms", 1'000'000},
-    {"s", 1'000'000'000},
-    {"m", 60'000'000'000},
     {"h", 3'600'000'000'000},
+    {"m", 60'000'000'000},
+    {"s", 1'000'000'000},
+    {"ms", 1'000'000},
+    {"us", 1'000},
+    {"ns", 1},
 };
+constexpr std::size_t kUnitCount = sizeof kUnits / sizeof kUnits[0];
+
+// 100 years of 365 days: longer than any lease needs, and far from where a
+// monotonic clock plus the duration could overflow (about 292 years).
+constexpr std::int64_t kMaxNs = std::chrono::nanoseconds(kMaxDuration).count();
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
@@ -35,65 +40,75 @@ std::error_code Fail(std::error_code ec, std::string* why, std::string_view text
   return ec;
 }
 
+// The index in kUnits of the unit at the start of `text`; kUnitCount if none.
+// Two-letter units first, so that "ms" is not read as "m" followed by garbage.
+std::size_t UnitAt(std::string_view text) {
+  for (std::size_t u = kUnitCount; u-- > 0;) {
+    if (text.substr(0, kUnits[u].suffix.size()) == kUnits[u].suffix) return u;
+  }
+  return kUnitCount;
+}
+
 }  // namespace
 
 std::error_code ParseDuration(std::string_view text, std::chrono::nanoseconds* out,
                               std::string* why) {
-  if (text.empty()) return Fail(std::make_error_code(std::errc::invalid_argument), why, kExpected);
+  const auto invalid = std::make_error_code(std::errc::invalid_argument);
+  const auto too_large = std::make_error_code(std::errc::result_out_of_range);
+  if (text.empty()) return Fail(invalid, why, kExpected);
   if (text.front() == '-') {
     return Fail(Errc::invalid_duration, why, "must be positive, not negative");
   }
-  if (text.front() == '+') text.remove_prefix(1);
+  if (text.front() == '+') {
+    return Fail(invalid, why, std::string("takes no sign; ") + std::string(kExpected));
+  }
   // unsigned __int128 holds any partial sum exactly; only the total must fit.
   __extension__ typedef unsigned __int128 Wide;
-  constexpr Wide kMax = static_cast<Wide>(std::numeric_limits<std::int64_t>::max());
-  const bool bare_integer =
-      !text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos;
+  constexpr Wide kMax = static_cast<Wide>(kMaxNs);
+  const std::string kTooLarge = "is too large: at most 100 years (876000h)";
+  const bool bare_integer = text.find_first_not_of("0123456789") == std::string_view::npos;
   Wide total = 0;
   std::size_t i = 0;
+  std::size_t next_unit = 0;  // Units come largest first, each at most once.
   while (i < text.size()) {
     Wide whole = 0;
     std::size_t digits = 0;
     for (; i < text.size() && IsDigit(text[i]); ++i, ++digits) {
       whole = whole * 10 + static_cast<unsigned>(text[i] - '0');
-      if (whole > kMax) {
-        return Fail(std::make_error_code(std::errc::result_out_of_range), why, "is too large");
-      }
+      if (whole > kMax) return Fail(too_large, why, kTooLarge);
     }
+    if (digits == 0) return Fail(invalid, why, kExpected);  // ".5s", "s", "1s.5s".
     // Digits past the 18th cannot change a nanosecond count of any unit here.
     Wide fraction = 0;
     Wide scale = 1;
     if (i < text.size() && text[i] == '.') {
       ++i;
-      for (; i < text.size() && IsDigit(text[i]); ++i, ++digits) {
+      std::size_t fraction_digits = 0;
+      for (; i < text.size() && IsDigit(text[i]); ++i, ++fraction_digits) {
         if (scale < static_cast<Wide>(1'000'000'000'000'000'000ULL)) {
           fraction = fraction * 10 + static_cast<unsigned>(text[i] - '0');
           scale *= 10;
         }
       }
+      if (fraction_digits == 0) return Fail(invalid, why, kExpected);  // "1.s".
     }
-    if (digits == 0) {
-      return Fail(std::make_error_code(std::errc::invalid_argument), why, kExpected);
-    }
-    std::int64_t unit_ns = 0;
-    if (bare_integer) {
-      unit_ns = 1'000'000'000;
+    std::int64_t unit_ns = 1'000'000'000;  // A bare integer means seconds.
+    if (!bare_integer) {
+      const std::size_t unit = UnitAt(text.substr(i));
+      if (unit == kUnitCount) return Fail(invalid, why, kExpected);
+      if (unit < next_unit) {
+        return Fail(invalid, why,
+                    "each unit may appear once, largest first (h, m, s, ms, us, ns), e.g. 1h30m; " +
+                        std::string(kExpected));
+      }
+      next_unit = unit + 1;
+      unit_ns = kUnits[unit].ns;
+      i += kUnits[unit].suffix.size();
     } else {
-      for (const Unit& unit : kUnits) {
-        if (text.substr(i, unit.suffix.size()) == unit.suffix) {
-          unit_ns = unit.ns;
-          i += unit.suffix.size();
-          break;
-        }
-      }
-      if (unit_ns == 0) {
-        return Fail(std::make_error_code(std::errc::invalid_argument), why, kExpected);
-      }
+      i = text.size();
     }
     total += whole * static_cast<Wide>(unit_ns) + fraction * static_cast<Wide>(unit_ns) / scale;
-    if (total > kMax) {
-      return Fail(std::make_error_code(std::errc::result_out_of_range), why, "is too large");
-    }
+    if (total > kMax) return Fail(too_large, why, kTooLarge);
   }
   if (total == 0) return Fail(Errc::invalid_duration, why, "must be positive, not zero");
   *out = std::chrono::nanoseconds(static_cast<std::int64_t>(total));

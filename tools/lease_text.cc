@@ -1,16 +1,18 @@
 #include "lease_text.h"
 
 #include "duration.h"
+#include "report.h"
 
 namespace shmlease::cli {
 
 std::string LeaseName(const Key& key) {
-  return "lease '" + key.lease + "' (namespace " + key.ns + ", model " + key.model_uuid + ")";
+  return "lease '" + Printable(key.lease) + "' (namespace " + Printable(key.ns) + ", model " +
+         Printable(key.model_uuid) + ")";
 }
 
 std::string DescribeHolding(const Info& info, Clock::time_point now) {
   const auto left = info.expiry - now;
-  std::string text = "held by '" + info.holder + "'";
+  std::string text = "held by '" + Printable(info.holder) + "'";
   if (left.count() > 0) {
     text += " for another " + FormatDuration(left);
   } else {

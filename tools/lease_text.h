@@ -9,7 +9,8 @@
 
 namespace shmlease::cli {
 
-// "lease 'db' (namespace singular-controller, model local)".
+// "lease 'db' (namespace singular-controller, model local)". Names are
+// Printable here and in DescribeHolding: these texts go to terminals.
 std::string LeaseName(const Key& key);
 
 // "held by 'pid-42' for another 4.2s (epoch 7)", or, for a pinned lease whose

@@ -1,19 +1,80 @@
 // shmlease: the lease table from the shell. See the shmlease(1) section of README.md.
 #include <CLI/CLI.hpp>
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "command.h"
 #include "report.h"
 #include "segment_args.h"
 
+#ifndef SHMLEASE_VERSION
+#error "SHMLEASE_VERSION must be the project's version (see tools/CMakeLists.txt)"
+#endif
+
+namespace {
+
+using namespace shmlease::cli;
+
+// "shmlease" or "shmlease claim": where to look for help.
+std::string HelpCommand(const CLI::App& app) {
+  const auto chosen = app.get_subcommands();
+  return chosen.empty() ? "shmlease --help" : "shmlease " + chosen.front()->get_name() + " --help";
+}
+
+// Every line of a parse error starts with "shmlease: ", like every other error.
+std::string ParseFailure(const CLI::App& app, const std::string& what) {
+  return "shmlease: " + Sanitized(what) + "\nshmlease: see '" + HelpCommand(app) + "'\n";
+}
+
+// A clearer sentence than CLI11's for two common mistakes, or empty:
+// an unknown subcommand (CLI11 only says that one is required), and a
+// subcommand's option given before the subcommand (CLI11 says it is missing,
+// or not expected).
+std::string Clarify(const CLI::App& app, const CLI::ParseError& e) {
+  const std::vector<std::string> stray = app.remaining();  // Unmatched before any subcommand.
+  const auto chosen = app.get_subcommands();
+  if (chosen.empty()) {
+    if (dynamic_cast<const CLI::RequiredError*>(&e) == nullptr) return {};
+    for (const std::string& arg : stray) {
+      if (!arg.empty() && arg.front() != '-') {
+        return "unknown subcommand '" + Printable(arg) + "'; the subcommands are listed by " +
+               "'shmlease --help'";
+      }
+    }
+    if (!stray.empty()) {
+      return "unknown option '" + Printable(stray.front()) + "', and a subcommand is required";
+    }
+    return {};
+  }
+  const CLI::App& sub = *chosen.front();
+  for (const std::string& arg : stray) {
+    if (arg.size() < 2 || arg.front() != '-') continue;
+    const std::string flag = arg.substr(0, arg.find('='));
+    if (sub.get_option_no_throw(flag) != nullptr) {
+      return flag + " is an option of '" + sub.get_name() + "' and goes after it: shmlease " +
+             sub.get_name() + " ... " + flag + " VALUE";
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  using namespace shmlease::cli;
   CLI::App app("Inspect and script the shmlease lease table; run commands under a lease.",
                "shmlease");
   app.footer(
       "Exit status: 0 success or yes; 1 the lease said no (denied, not held, timed out, lost); "
       "2 usage error or invalid input; 3 segment missing, corrupt, incompatible or refused. "
-      "`run` exits with its command's status.\nThe options above (--segment, --namespace, --model, "
-      "--trust-owner, --trust-any-owner, -v) may also follow the subcommand.");
+      "`run` exits with its command's status.\nGlobal options (--segment, --namespace, --model, "
+      "--trust-owner, --trust-any-owner, -v) may be given before or after the subcommand; see "
+      "shmlease --help.");
+  app.set_version_flag("-V,--version", std::string("shmlease ") + SHMLEASE_VERSION,
+                       "Print the version and exit");
+  app.failure_message(
+      [](const CLI::App* failed, const CLI::Error& e) { return ParseFailure(*failed, e.what()); });
   GlobalOptions options;
   AddGlobalOptions(app, &options);
   Commands commands;
@@ -27,7 +88,11 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    // --help is a "parse error" with exit code 0; every real one is a usage error.
+    if (std::string clearer = Clarify(app, e); !clearer.empty()) {
+      std::fputs(ParseFailure(app, clearer).c_str(), stderr);
+      return kExitUsage;
+    }
+    // --help and --version are "parse errors" with exit code 0; every real one is a usage error.
     return app.exit(e) == 0 ? kExitOk : kExitUsage;
   }
   return commands.RunParsed();

@@ -7,6 +7,39 @@
 
 namespace shmlease::cli {
 
+namespace {
+
+std::string Escape(std::string_view text, bool escape_backslash) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '\\' && escape_backslash) {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c < 0x20 || c >= 0x7f) {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string Printable(std::string_view text) { return Escape(text, true); }
+
+std::string Sanitized(std::string_view text) { return Escape(text, false); }
+
 int ExitCodeFor(std::error_code ec) {
   if (!ec) return kExitOk;
   if (ec.category() != lease_category()) {
@@ -53,7 +86,7 @@ int Report(std::string_view what, std::error_code ec) {
     line += ": ";
     line += ec.message();
   }
-  line += '\n';
+  line = Sanitized(line) + '\n';
   std::fputs(line.c_str(), stderr);
   return ec ? ExitCodeFor(ec) : kExitNo;
 }
@@ -72,7 +105,7 @@ int ReportSegment(std::string_view what, std::error_code ec, std::string_view de
     line += ec.message();
     line += ")";
   }
-  line += '\n';
+  line = Sanitized(line) + '\n';
   std::fputs(line.c_str(), stderr);
   return ec ? ExitCodeFor(ec) : kExitSegment;
 }
@@ -80,7 +113,7 @@ int ReportSegment(std::string_view what, std::error_code ec, std::string_view de
 int ReportBadName(std::string_view flag, std::string_view value, std::error_code ec) {
   std::string text(flag);
   text += " '";
-  text += value;
+  text += Printable(value);
   text += "'";
   return Report(text, ec);
 }

@@ -3,6 +3,7 @@
 #ifndef SHMLEASE_TOOLS_REPORT_H_
 #define SHMLEASE_TOOLS_REPORT_H_
 
+#include <string>
 #include <string_view>
 #include <system_error>
 
@@ -18,7 +19,18 @@ enum ExitCode : int {
 // The exit code for an error from shmlease or the system (kExitOk for none).
 int ExitCodeFor(std::error_code ec);
 
-// Writes "shmlease: <what>" to stderr, then ": <ec.message()>" when ec is set,
+// `text` safe to print on one terminal line: control characters, DEL and
+// every byte outside ASCII are written as escapes ("\n", "\t", "\r",
+// "\x1b", "\xff"), and a backslash as "\\" so that the escapes are
+// unambiguous. Names are echoed through this wherever they are printed as text.
+std::string Printable(std::string_view text);
+
+// As Printable, but a backslash is left as it is, so that applying it to a
+// line that already holds Printable names changes nothing: the last guard
+// on every message line, whatever went into it.
+std::string Sanitized(std::string_view text);
+
+// Writes "shmlease: <what>" (Sanitized) to stderr, then ": <ec.message()>" when ec is set,
 // and returns ExitCodeFor(ec) (or kExitNo when ec is empty, for plain "no"s).
 int Report(std::string_view what, std::error_code ec = {});
 
