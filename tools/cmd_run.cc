@@ -138,8 +138,8 @@ int RunRun(const GlobalOptions& options, const RunArgs& args) {
   const pid_t child = started.pid;
   if (options.verbose) {
     std::fprintf(stderr, "shmlease: holding %s as '%s'; started %s (pid %d)\n",
-                 LeaseName(key).c_str(), args.holder.c_str(), args.command.front().c_str(),
-                 static_cast<int>(child));
+                 LeaseName(key).c_str(), Printable(args.holder).c_str(),
+                 Printable(args.command.front()).c_str(), static_cast<int>(child));
   }
 
   KeeperPlan plan{key,        args.holder, args.duration, args.kill_after,
@@ -153,7 +153,7 @@ int RunRun(const GlobalOptions& options, const RunArgs& args) {
   }
   if (outcome.stopped_leftovers && options.verbose) {
     std::fprintf(stderr, "shmlease: stopped what %s left running in its process group\n",
-                 args.command.front().c_str());
+                 Printable(args.command.front()).c_str());
   }
   // Errc::invalid here means the lease ran out just as the command ended:
   // there is nothing left to give up.
@@ -195,7 +195,9 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& options, Commands& comman
       "gets the terminal (its keys' signals reach it directly) until CMD ends. When CMD ends, "
       "what it left running in its group gets SIGTERM, then SIGKILL after --kill-after, before "
       "the lease is given up. If shmlease itself is killed, CMD's whole group is killed with "
-      "it. Exits 127 if CMD is not found, 126 if it cannot be run.");
+      "it. Exits 127 if CMD is not found, 126 if it cannot be run.\nGlobal options (--segment, "
+      "--namespace, --model, --trust-owner, --trust-any-owner, -v) may be given before or after "
+      "the subcommand; see shmlease --help.");
   commands.Add(sub, [&options, args] { return RunRun(options, *args); });
 }
 
