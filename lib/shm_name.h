@@ -3,7 +3,6 @@
 #define SHMLEASE_LIB_SHM_NAME_H_
 
 #include <array>
-#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -139,23 +138,6 @@ inline std::uint64_t HashKey(const NameWords& ns, const NameWords& model,
   acc *= 0x94D049BB133111EBULL;
   acc ^= acc >> 31;
   return acc;
-}
-
-// True when a NUL lies in the first `len` bytes of `n` (NameWords::From(s),
-// len = s.size()). A NUL would end the stored name early, so "h\0" would
-// pass for "h"; this looks at whole words (the classic has-zero-byte test)
-// instead of calling memchr for every name of a claim.
-inline bool HasNulBefore(const NameWords& n, std::size_t len) noexcept {
-  static_assert(std::endian::native == std::endian::little, "byte i is bits 8i..8i+7");
-  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
-  constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
-  for (std::size_t i = 0; i * 8 < len; ++i) {
-    std::uint64_t w = n.words[i];
-    const std::size_t rest = len - i * 8;
-    if (rest < 8) w |= ~std::uint64_t{0} << (rest * 8);  // Padding is not part of the name.
-    if ((w - kOnes) & ~w & kHighs) return true;
-  }
-  return false;
 }
 
 inline KeyWords EncodeKey(KeyView k) noexcept {

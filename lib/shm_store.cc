@@ -166,11 +166,13 @@ std::error_code ShmStore::ClaimOrExtend(KeyView key, std::string_view holder,
     // stored, so that path skips the character checks (a third of its cost).
     const KeyWords kw = internal::EncodeKey(key);
     const NameWords hw = NameWords::From(holder);
-    // A NUL ends a stored name early: "h\0" would match a stored "h".
-    if (!internal::HasNulBefore(kw.ns, key.ns.size()) &&
-        !internal::HasNulBefore(kw.model_uuid, key.model_uuid.size()) &&
-        !internal::HasNulBefore(kw.lease, key.lease.size()) &&
-        !internal::HasNulBefore(hw, holder.size())) {
+    // Stored names hold no NUL and are zero-padded, so a name with a NUL can
+    // only encode to a stored name's bytes when everything from its first
+    // NUL on is NUL: "h\0" would pass for "h". Such a name ends in NUL; a
+    // name with a NUL before some other byte never matches, and is refused
+    // by the full check below.
+    if (key.ns.back() != '\0' && key.model_uuid.back() != '\0' && key.lease.back() != '\0' &&
+        holder.back() != '\0') {
       std::error_code ec = impl_->table.Claim(kw, hw, d, ClaimMode::extend_only, nullptr, stop);
       if (ec != Errc::invalid) return ec;  // Extended, or timeout/aborted/invalid_duration.
     }

@@ -521,11 +521,12 @@ std::error_code Table::Revoke(const KeyWords& key, const NameWords& holder,
                               const std::stop_token& stop) {
   WriteLock lock(*this, lock_timeout_ns_, stop);
   if (lock.error()) return lock.error();
+  // Names compared in place, only the hot line copied: no slot image.
+  const std::uint64_t i = FindLocked(key);
+  if (i == kNoSlot) return Errc::invalid;
   SlotView v;
-  std::error_code damaged;
-  std::uint64_t i = Find(key, &v, &damaged);
-  if (damaged) return damaged;
-  if (i == kNoSlot || !v.HeldAt(Now()) || !(v.holder == holder)) return Errc::invalid;
+  if (!ReadSlotLocked(i, &v, false)) return Errc::corrupt_segment;
+  if (!v.HeldAt(Now()) || !Equals(cold_[i].holder, holder)) return Errc::invalid;
   v.state &= ~kHeld;  // Pins stay; the key stays while pinned.
   Commit(i, v, 0, i, 0, header_.used, header_.last_epoch);
   header_.stats.revocations.fetch_add(1, std::memory_order_relaxed);

@@ -103,11 +103,23 @@ TEST_F(Hostile, EveryRejectedNameInEveryPosition) {
 // A NUL ends a zero-padded stored name: "holder\0" must not pass for
 // "holder" on the extension path, which compares stored bytes.
 TEST_F(Hostile, TrailingNulDoesNotMatchAStoredName) {
-  const std::string nul_holder("holder\0", 7);
-  const std::string nul_lease("held\0", 5);
-  EXPECT_EQ(store_->ClaimOrExtendLease(K("held"), {nul_holder, 10s}), Errc::invalid_name);
-  EXPECT_EQ(store_->ClaimOrExtendLease(K(nul_lease), {"holder", 10s}), Errc::invalid_name);
-  EXPECT_EQ(store_->ExtendLease(K("held"), {nul_holder, 10s}), Errc::invalid_name);
+  using namespace std::string_literals;
+  for (const std::string& bad : {"holder\0"s, "holder\0\0\0"s, "hol\0der"s, "\0holder"s,
+                                 "holder\0\0\0\0\0\0\0\0\0\0"s}) {
+    SCOPED_TRACE(bad.size());
+    EXPECT_EQ(store_->ClaimOrExtendLease(K("held"), {bad, 10s}), Errc::invalid_name);
+    EXPECT_EQ(store_->ExtendLease(K("held"), {bad, 10s}), Errc::invalid_name);
+  }
+  for (const std::string& bad : {"held\0"s, "held\0\0"s, "he\0ld"s}) {
+    EXPECT_EQ(store_->ClaimOrExtendLease(K(bad), {"holder", 10s}), Errc::invalid_name);
+  }
+  // The namespace and model positions, through Claimer::Claim's path.
+  const std::string ns_nul = kNs + "\0"s;
+  const std::string model_nul = "model\0"s;
+  const KeyView nul_ns{ns_nul, "model", "held"};
+  const KeyView nul_model{kNs, model_nul, "held"};
+  EXPECT_EQ(store_->ClaimOrExtend(nul_ns, "holder", 10s), Errc::invalid_name);
+  EXPECT_EQ(store_->ClaimOrExtend(nul_model, "holder", 10s), Errc::invalid_name);
   ExpectUndisturbed();
 }
 
