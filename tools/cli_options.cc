@@ -16,6 +16,33 @@ CLI::Validator Check(std::function<std::string(std::string&)> check) {
   return CLI::Validator(std::move(check), "");
 }
 
+// An option whose text `parse` turns into *out. The validator refuses bad
+// text with parse's reason and the value, before anything runs; the callback
+// then only sees good text.
+template <typename T>
+using Parser = std::error_code (*)(std::string_view, T*, std::string*);
+
+template <typename T>
+CLI::Option* AddParsedOption(CLI::App* app, const std::string& flags, T* out,
+                             const std::string& help, Parser<T> parse, const char* refusal,
+                             const char* type_name) {
+  return app
+      ->add_option_function<std::string>(
+          flags,
+          [out, parse](const std::string& text) {
+            std::string ignored;
+            parse(text, out, &ignored);
+          },
+          help)
+      ->check(Check([parse, refusal](std::string& text) -> std::string {
+        T ignored{};
+        std::string why;
+        if (parse(text, &ignored, &why)) return "'" + Printable(text) + "' " + refusal + ": " + why;
+        return {};
+      }))
+      ->type_name(type_name);
+}
+
 }  // namespace
 
 CLI::Validator NameValidator() {
@@ -29,19 +56,12 @@ CLI::Validator NameValidator() {
 
 CLI::Option* AddDurationOption(CLI::App* app, const std::string& flags,
                                std::chrono::nanoseconds* out, const std::string& help) {
-  // The validator runs before the callback, so the callback only sees good text.
-  return app
-      ->add_option_function<std::string>(
-          flags, [out](const std::string& text) { ParseDuration(text, out); }, help)
-      ->check(Check([](std::string& text) -> std::string {
-        std::chrono::nanoseconds ignored;
-        std::string why;
-        if (ParseDuration(text, &ignored, &why)) {
-          return "'" + Printable(text) + "' is not a valid duration: " + why;
-        }
-        return {};
-      }))
-      ->type_name("DURATION");
+  return AddParsedOption<std::chrono::nanoseconds>(
+      app, flags, out, help,
+      [](std::string_view text, std::chrono::nanoseconds* d, std::string* why) {
+        return ParseDuration(text, d, why);
+      },
+      "is not a valid duration", "DURATION");
 }
 
 std::error_code ParseMode(std::string_view text, std::uint32_t* out, std::string* why) {
@@ -67,21 +87,7 @@ std::error_code ParseMode(std::string_view text, std::uint32_t* out, std::string
 
 CLI::Option* AddModeOption(CLI::App* app, const std::string& flags, std::uint32_t* out,
                            const std::string& help) {
-  return app
-      ->add_option_function<std::string>(
-          flags,
-          [out](const std::string& text) {
-            std::string ignored;
-            ParseMode(text, out, &ignored);
-          },
-          help)
-      ->check(Check([](std::string& text) -> std::string {
-        std::uint32_t ignored;
-        std::string why;
-        if (ParseMode(text, &ignored, &why)) return "'" + Printable(text) + "' is refused: " + why;
-        return {};
-      }))
-      ->type_name("OCTAL");
+  return AddParsedOption<std::uint32_t>(app, flags, out, help, ParseMode, "is refused", "OCTAL");
 }
 
 std::error_code ParseCapacity(std::string_view text, std::size_t* out, std::string* why) {
@@ -102,23 +108,7 @@ std::error_code ParseCapacity(std::string_view text, std::size_t* out, std::stri
 
 CLI::Option* AddCapacityOption(CLI::App* app, const std::string& flags, std::size_t* out,
                                const std::string& help) {
-  return app
-      ->add_option_function<std::string>(
-          flags,
-          [out](const std::string& text) {
-            std::string ignored;
-            ParseCapacity(text, out, &ignored);
-          },
-          help)
-      ->check(Check([](std::string& text) -> std::string {
-        std::size_t ignored;
-        std::string why;
-        if (ParseCapacity(text, &ignored, &why)) {
-          return "'" + Printable(text) + "' is refused: " + why;
-        }
-        return {};
-      }))
-      ->type_name("N");
+  return AddParsedOption<std::size_t>(app, flags, out, help, ParseCapacity, "is refused", "N");
 }
 
 }  // namespace shmlease::cli
