@@ -35,7 +35,8 @@ std::int64_t CoarseClockMarginNs() noexcept;
 // clock in a hostile segment holds, negative included.
 inline std::int64_t AddSaturating(std::int64_t now, std::int64_t d) noexcept {
   std::int64_t sum;
-  if (__builtin_add_overflow(now, d, &sum)) return d > 0 ? kNever : std::numeric_limits<std::int64_t>::min();
+  if (__builtin_add_overflow(now, d, &sum))
+    return d > 0 ? kNever : std::numeric_limits<std::int64_t>::min();
   return sum;
 }
 

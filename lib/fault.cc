@@ -69,5 +69,10 @@ void FaultPoint(const char* name) noexcept {
   _exit(87);  // Not reached.
 }
 
+const char* BootIdPath() noexcept {
+  const char* path = std::getenv("SHMLEASE_BOOT_ID_PATH");
+  return path != nullptr ? path : "/proc/sys/kernel/random/boot_id";
+}
+
 }  // namespace shmlease::internal
 #endif

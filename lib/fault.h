@@ -42,9 +42,15 @@ inline constexpr const char* kFaultPoints[] = {
 #if defined(SHMLEASE_FAULT_HOOKS)
 namespace shmlease::internal {
 void FaultPoint(const char* name) noexcept;
+// Where this boot's id is read from: SHMLEASE_BOOT_ID_PATH when set (tests
+// make the id unreadable or malformed with it), else /proc.
+const char* BootIdPath() noexcept;
 }  // namespace shmlease::internal
 #define SHMLEASE_FAULT_POINT(name) ::shmlease::internal::FaultPoint(name)
 #else
+namespace shmlease::internal {
+inline const char* BootIdPath() noexcept { return "/proc/sys/kernel/random/boot_id"; }
+}  // namespace shmlease::internal
 #define SHMLEASE_FAULT_POINT(name) \
   do {                             \
   } while (false)

@@ -60,12 +60,11 @@ std::string Errno(int err) { return std::strerror(err); }
 // sandbox hiding it, no descriptor left). An unknown id never makes a
 // segment look stale: clearing every holder on a guess would break promises.
 std::string ReadBootId() {
-  std::ifstream in("/proc/sys/kernel/random/boot_id");
+  std::ifstream in(BootIdPath());
   std::string id;
   std::getline(in, id);
   // A UUID: 36 characters of hex digits and dashes; anything else is unknown.
-  if (id.size() != 36 ||
-      id.find_first_not_of("0123456789abcdefABCDEF-") != std::string::npos) {
+  if (id.size() != 36 || id.find_first_not_of("0123456789abcdefABCDEF-") != std::string::npos) {
     return "";
   }
   return id;
@@ -253,8 +252,9 @@ std::error_code Segment::MapAndCheck(const ShmStoreOptions& options, bool create
     if (read_only_) {
       // A reader cannot reset it, and its expiries would be read on the wrong clock.
       return Fail(Errc::incompatible_segment, detail,
-                  path_ + " was last used before this machine rebooted: its expiries are on "
-                          "another clock; open it writable once to reset it");
+                  path_ +
+                      " was last used before this machine rebooted: its expiries are on "
+                      "another clock; open it writable once to reset it");
     }
     stale_boot_ = true;
   }
@@ -361,8 +361,7 @@ std::error_code Segment::Validate(std::uint64_t file_size, std::string* detail) 
 
 bool Segment::BootIdIsCurrent() const {
   const std::string now = ReadBootId();
-  const std::string recorded(header_->boot_id,
-                             strnlen(header_->boot_id, sizeof header_->boot_id));
+  const std::string recorded(header_->boot_id, strnlen(header_->boot_id, sizeof header_->boot_id));
   // Stale only when both ids are known and differ.
   return now.empty() || recorded.empty() || now == recorded;
 }

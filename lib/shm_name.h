@@ -89,6 +89,16 @@ inline constexpr auto kPositionKeys = [] {
   return k;
 }();
 
+// Finaliser (splitmix64's): the table uses the high bits (home slot) and
+// the high half (fingerprint), so every input bit must reach them.
+inline std::uint64_t Finalise(std::uint64_t acc) noexcept {
+  acc ^= acc >> 30;
+  acc *= 0xBF58476D1CE4E5B9ULL;
+  acc ^= acc >> 27;
+  acc *= 0x94D049BB133111EBULL;
+  return acc ^ (acc >> 31);
+}
+
 // What the all-zero pairs from pair `from` to the end of part `part` add to
 // the hash. Padding is always zero, so this is a constant per (part, from):
 // HashKey mixes only the pairs a name fills and adds the rest from here.
@@ -99,8 +109,8 @@ inline constexpr auto kPaddingTail = [] {
     for (std::size_t from = kNamePairs; from-- > 0;) {
       const std::uint64_t* k = &kPositionKeys[p * kNameWords + 2 * from];
       const Uint128 r = static_cast<Uint128>(k[0]) * k[1];
-      tail[p][from] = tail[p][from + 1] ^ static_cast<std::uint64_t>(r) ^
-                      static_cast<std::uint64_t>(r >> 64);
+      tail[p][from] =
+          tail[p][from + 1] ^ static_cast<std::uint64_t>(r) ^ static_cast<std::uint64_t>(r >> 64);
     }
   }
   return tail;
@@ -130,14 +140,7 @@ inline std::uint64_t HashKey(const NameWords& ns, const NameWords& model,
     }
     acc ^= kPaddingTail[p][pair];
   }
-  // Finaliser (splitmix64's): the table uses the high bits (home slot) and
-  // the high half (fingerprint), so every input bit must reach them.
-  acc ^= acc >> 30;
-  acc *= 0xBF58476D1CE4E5B9ULL;
-  acc ^= acc >> 27;
-  acc *= 0x94D049BB133111EBULL;
-  acc ^= acc >> 31;
-  return acc;
+  return hash_detail::Finalise(acc);
 }
 
 inline KeyWords EncodeKey(KeyView k) noexcept {

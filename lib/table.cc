@@ -403,7 +403,8 @@ std::uint64_t Table::Sweep(std::int64_t now) {
   SlotView v;
   for (std::uint64_t i = 0; i < slots_; ++i) {
     if (!(hot_[i].state.load(std::memory_order_relaxed) & kOccupied)) continue;
-    if (!ReadSlotLocked(i, &v, false) || v.LiveAt(now)) continue;  // Damaged slots stay as they are.
+    if (!ReadSlotLocked(i, &v, false) || v.LiveAt(now))
+      continue;  // Damaged slots stay as they are.
     v.state = 0;
     v.pin_count = 0;
     Commit(i, v, 0, i, 0, header_.used - 1, header_.last_epoch);
@@ -434,9 +435,8 @@ std::error_code Table::PlaceNew(const KeyWords& key, std::int64_t now, std::uint
   return Errc::table_full;
 }
 
-std::error_code Table::Claim(const KeyWords& key, const NameWords& holder,
-                             std::int64_t duration_ns, ClaimMode mode, SlotView* current,
-                             const std::stop_token& stop) {
+std::error_code Table::Claim(const KeyWords& key, const NameWords& holder, std::int64_t duration_ns,
+                             ClaimMode mode, SlotView* current, const std::stop_token& stop) {
   WriteLock lock(*this, lock_timeout_ns_, stop);
   if (lock.error()) return lock.error();
   // One clock read, with the lock held, decides both whether the lease is
@@ -451,6 +451,8 @@ std::error_code Table::Claim(const KeyWords& key, const NameWords& holder,
     const std::uint64_t i = FindLocked(key);
     if (i == kNoSlot) return Errc::invalid;
     SlotHot& h = hot_[i];
+    // Torn under the lock means damage (see ReadSlotLocked): never extend it.
+    if (h.seq.load(std::memory_order_relaxed) & 1) return Errc::corrupt_segment;
     const std::uint32_t st = h.state.load(std::memory_order_relaxed);
     const std::int64_t current_expiry = h.expiry_ns.load(std::memory_order_relaxed);
     const bool held =
@@ -496,7 +498,7 @@ std::error_code Table::Claim(const KeyWords& key, const NameWords& holder,
   std::uint64_t used = header_.used;
   if (i == kNoSlot) {
     if (std::error_code ec = PlaceNew(key, now, &i, &home_max_probe)) return ec;
-    used = header_.used;  // PlaceNew may have swept expired leases out.
+    used = header_.used;           // PlaceNew may have swept expired leases out.
     ReadSlotLocked(i, &v, false);  // PlaceNew only picks readable slots.
     if (!v.occupied()) ++used;
     v.ns = key.ns;
@@ -556,7 +558,7 @@ std::error_code Table::Pin(const KeyWords& key, const NameWords& entity,
     if ((v.state & kHeld) && v.pin_count == 0 && v.expiry_ns <= now) v.state &= ~kHeld;
   } else {
     if (std::error_code ec = PlaceNew(key, now, &i, &home_max_probe)) return ec;
-    used = header_.used;  // PlaceNew may have swept expired leases out.
+    used = header_.used;           // PlaceNew may have swept expired leases out.
     ReadSlotLocked(i, &v, false);  // PlaceNew only picks readable slots.
     if (!v.occupied()) ++used;
     v = SlotView{};

@@ -51,7 +51,6 @@ struct SlotView {
 
 enum class ClaimMode { claim_only, extend_only, claim_or_extend };
 
-
 inline constexpr std::uint64_t kNoSlot = ~std::uint64_t{0};
 
 class Table {
@@ -72,11 +71,9 @@ class Table {
   // Errc::invalid_duration when now + duration_ns would overflow.
   std::error_code Claim(const KeyWords& key, const NameWords& holder, std::int64_t duration_ns,
                         ClaimMode mode, SlotView* current, const std::stop_token& stop);
-  std::error_code Revoke(const KeyWords& key, const NameWords& holder,
-                         const std::stop_token& stop);
+  std::error_code Revoke(const KeyWords& key, const NameWords& holder, const std::stop_token& stop);
   std::error_code Pin(const KeyWords& key, const NameWords& entity, const std::stop_token& stop);
-  std::error_code Unpin(const KeyWords& key, const NameWords& entity,
-                        const std::stop_token& stop);
+  std::error_code Unpin(const KeyWords& key, const NameWords& entity, const std::stop_token& stop);
   // Holders recorded before a reboot mean nothing on this boot's clock.
   std::error_code ClearAllHolders();
   // Takes and releases the lock, repairing after a dead owner (fsck's first step).

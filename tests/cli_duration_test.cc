@@ -79,8 +79,8 @@ TEST(cli_Duration, RefusesSignsAndBareFractionPoints) {
 }
 
 TEST(cli_Duration, EachUnitOnceLargestFirst) {
-  for (std::string_view text : {"1h1h", "30m1h", "1s1m", "5ms5ms", "1ns1us", "1s1h", "1m30s30s",
-                                "1m1s1ms1ms"}) {
+  for (std::string_view text :
+       {"1h1h", "30m1h", "1s1m", "5ms5ms", "1ns1us", "1s1h", "1m30s30s", "1m1s1ms1ms"}) {
     std::string why;
     EXPECT_EQ(Refused(text, &why), std::errc::invalid_argument) << "'" << text << "'";
     EXPECT_NE(why.find("largest first"), std::string::npos) << why;
@@ -94,8 +94,8 @@ TEST(cli_Duration, RefusesMoreThanAHundredYears) {
   // No clock can hold these: a monotonic clock plus ~292 years overflows.
   for (std::string_view text :
        {"9223372036854775807ns", "9223372036854775808ns", "2562047h", "876000h1ns", "876001h",
-        "3000000h", "99999999999999999999999", "3153600000000000001ns",
-        "5000000000000000000ns", "1000000000000000000000000000000000000000000h"}) {
+        "3000000h", "99999999999999999999999", "3153600000000000001ns", "5000000000000000000ns",
+        "1000000000000000000000000000000000000000000h"}) {
     std::string why;
     EXPECT_EQ(Refused(text, &why), std::errc::result_out_of_range) << "'" << text << "'";
     EXPECT_NE(why.find("100 years"), std::string::npos) << why;

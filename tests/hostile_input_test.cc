@@ -10,10 +10,12 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -104,8 +106,8 @@ TEST_F(Hostile, EveryRejectedNameInEveryPosition) {
 // "holder" on the extension path, which compares stored bytes.
 TEST_F(Hostile, TrailingNulDoesNotMatchAStoredName) {
   using namespace std::string_literals;
-  for (const std::string& bad : {"holder\0"s, "holder\0\0\0"s, "hol\0der"s, "\0holder"s,
-                                 "holder\0\0\0\0\0\0\0\0\0\0"s}) {
+  for (const std::string& bad :
+       {"holder\0"s, "holder\0\0\0"s, "hol\0der"s, "\0holder"s, "holder\0\0\0\0\0\0\0\0\0\0"s}) {
     SCOPED_TRACE(bad.size());
     EXPECT_EQ(store_->ClaimOrExtendLease(K("held"), {bad, 10s}), Errc::invalid_name);
     EXPECT_EQ(store_->ExtendLease(K("held"), {bad, 10s}), Errc::invalid_name);
@@ -490,6 +492,104 @@ TEST(HostileShm, ForeignOwnerOfASharedMemoryName) {
   ShmStoreOptions o = TestOptions(seg.name());
   o.trusted_uids = {65534};
   EXPECT_TRUE(MustOpen(o));
+}
+
+// The byte offset of the first occupied slot whose state has every bit of `bits`.
+std::size_t SlotWith(const std::string& b, std::uint32_t bits) {
+  std::uint64_t slots;
+  std::memcpy(&slots, b.data() + offsetof(internal::SegmentHeader, slot_count), sizeof slots);
+  for (std::uint64_t i = 0; i < slots; ++i) {
+    const std::size_t at = internal::kHeaderBytes + i * sizeof(internal::SlotHot);
+    std::uint32_t state;
+    std::memcpy(&state, b.data() + at + offsetof(internal::SlotHot, state), sizeof state);
+    if ((state & bits) == bits) return at;
+  }
+  return 0;
+}
+
+// With the lock free and no dead writer to replay, an odd seqlock is damage:
+// every writer refuses with corrupt_segment and changes nothing; readers
+// that could repair through the lock say corrupt, a read-only one timeout;
+// a holder's check says not held rather than trust what it cannot read.
+TEST_F(HostileFile, TornSlotIsCorruptForWritersAndNeverWritten) {
+  std::string b = good_bytes_;
+  const std::size_t held = SlotWith(b, internal::kOccupied | internal::kHeld);
+  ASSERT_NE(held, 0u);
+  Poke<std::uint32_t>(&b, held + offsetof(internal::SlotHot, seq), 7);
+  const std::string path = dir_.File("torn");
+  WriteFile(path, b);
+  auto s = MustOpen(TestOptions(path, false, 4));
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->ClaimOrExtendLease(K("held"), {"holder", 900s}), Errc::corrupt_segment);
+  EXPECT_EQ(s->ExtendLease(K("held"), {"holder", 900s}), Errc::corrupt_segment);
+  EXPECT_EQ(s->ClaimLease(K("held"), {"other", 10s}), Errc::corrupt_segment);
+  EXPECT_EQ(s->ClaimOrExtendLease(K("held"), {"other", 10s}), Errc::corrupt_segment);
+  EXPECT_EQ(s->RevokeLease(K("held"), "holder"), Errc::corrupt_segment);
+  EXPECT_EQ(s->PinLease(K("held"), "p"), Errc::corrupt_segment);
+  EXPECT_EQ(s->UnpinLease(K("held"), "p"), Errc::corrupt_segment);
+  std::vector<LeaseEntry> entries;
+  EXPECT_EQ(s->Snapshot(&entries), Errc::corrupt_segment);
+  PinMap pins;
+  EXPECT_EQ(s->Pinned(&pins), Errc::corrupt_segment);
+  EXPECT_EQ(Token(s, K("held"), "holder").Check(), Errc::not_held);
+  ShmStoreOptions ro = TestOptions(path, false, 4);
+  ro.read_only = true;
+  auto reader = MustOpen(ro);
+  ASSERT_TRUE(reader);
+  EXPECT_EQ(reader->Snapshot(&entries), Errc::timeout);  // It cannot tell stopped from dead.
+  std::vector<std::string> problems;
+  EXPECT_EQ(s->Fsck(&problems), Errc::corrupt_segment);
+  s.reset();
+  reader.reset();
+  // Nothing was written into the torn slot.
+  const std::string after = ReadFile(path);
+  EXPECT_EQ(after.substr(held, sizeof(internal::SlotHot)),
+            b.substr(held, sizeof(internal::SlotHot)));
+}
+
+// Restores an environment variable when the test ends, pass or fail.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    setenv(name, value.c_str(), 1);
+  }
+  ~ScopedEnv() {
+    if (old_) {
+      setenv(name_, old_->c_str(), 1);
+    } else {
+      unsetenv(name_);
+    }
+  }
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+// A process that cannot read this boot's id (a chroot without /proc, a
+// sandbox) must not take a segment for stale and wipe its leases.
+TEST_F(HostileFile, UnknownBootIdNeverClearsHolders) {
+  std::string b = good_bytes_;
+  char old_boot[sizeof(internal::SegmentHeader::boot_id)] = "00000000-dead-beef-0000-000000000000";
+  std::memcpy(b.data() + offsetof(internal::SegmentHeader, boot_id), old_boot, sizeof old_boot);
+  WriteFile(good_, b);
+  const std::string garbage = dir_.File("boot_id");
+  WriteFile(garbage, "not a uuid\n");
+  for (const std::string& id_path : {dir_.File("no-such-file"), garbage}) {
+    SCOPED_TRACE(id_path);
+    ScopedEnv unreadable("SHMLEASE_BOOT_ID_PATH", id_path);
+    auto s = MustOpen(TestOptions(good_, false, 4));
+    ASSERT_TRUE(s);
+    EXPECT_FALSE(Token(s, K("held"), "holder").Check()) << "an unknown boot id cleared a holder";
+    ShmStoreOptions ro = TestOptions(good_, false, 4);
+    ro.read_only = true;
+    EXPECT_TRUE(MustOpen(ro)) << "an unknown boot id made the segment look stale";
+  }
+  // Nothing recorded over the known id: the next process that can read its
+  // boot id still sees the earlier boot and resets it.
+  EXPECT_EQ(ReadFile(good_).substr(offsetof(internal::SegmentHeader, boot_id), 36),
+            std::string(old_boot, 36));
 }
 
 TEST_F(HostileFile, EarlierBootClearsHoldersKeepsPins) {

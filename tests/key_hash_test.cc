@@ -13,7 +13,7 @@ namespace shmlease::internal {
 namespace {
 
 // The definition: every word of the three zero-padded names, in pairs, each
-// pair with its position's constants, then the finaliser.
+// pair with its position's constants, then the (shared) finaliser.
 std::uint64_t ReferenceHash(const NameWords& ns, const NameWords& model, const NameWords& lease) {
   const NameWords* parts[3] = {&ns, &model, &lease};
   std::uint64_t acc = 0;
@@ -23,12 +23,7 @@ std::uint64_t ReferenceHash(const NameWords& ns, const NameWords& model, const N
       acc ^= hash_detail::Mum(parts[p]->words[i] ^ k[0], parts[p]->words[i + 1] ^ k[1]);
     }
   }
-  acc ^= acc >> 30;
-  acc *= 0xBF58476D1CE4E5B9ULL;
-  acc ^= acc >> 27;
-  acc *= 0x94D049BB133111EBULL;
-  acc ^= acc >> 31;
-  return acc;
+  return hash_detail::Finalise(acc);
 }
 
 std::string NameOfLength(std::size_t n, char fill) { return std::string(n, fill); }

@@ -657,12 +657,11 @@ TEST_F(cli_Commands, TextOutputEscapesBytesThatAreNotPrintable) {
   EXPECT_TRUE(OnlyPrintable(r.out) && Contains(r.out, "'h\\x9b'")) << r;
   r = Run({"claim", lease, "--holder", "other", "--for", "1h"});
   EXPECT_EQ(r.code, 1) << r;
-  EXPECT_TRUE(OnlyPrintable(r.err) && Contains(r.err, "'db\\xff'") &&
-              Contains(r.err, "'h\\x9b'"))
+  EXPECT_TRUE(OnlyPrintable(r.err) && Contains(r.err, "'db\\xff'") && Contains(r.err, "'h\\x9b'"))
       << r;
   // A refused name is echoed escaped: a control character cannot reach the terminal.
-  for (const std::string& evil : {std::string("a\x1b[2Jb"), std::string("line\nbreak"),
-                                  std::string("bell\x07")}) {
+  for (const std::string& evil :
+       {std::string("a\x1b[2Jb"), std::string("line\nbreak"), std::string("bell\x07")}) {
     for (std::vector<std::string> args :
          {std::vector<std::string>{"claim", evil, "--holder", "h", "--for", "1s"},
           {"claim", "db", "--holder", evil, "--for", "1s"},
@@ -706,8 +705,9 @@ TEST_F(cli_Commands, HelpTextsAgreeWithTheOptions) {
     ASSERT_EQ(r.code, 0) << r;
     EXPECT_FALSE(Contains(r.out, ":DURATION") || Contains(r.out, "TEXT:")) << r;
     EXPECT_FALSE(Contains(r.out, "The options above")) << r;
-    EXPECT_TRUE(Contains(r.out, "Global options (--segment, --namespace, --model, --trust-owner, "
-                                "--trust-any-owner, -v)"))
+    EXPECT_TRUE(Contains(r.out,
+                         "Global options (--segment, --namespace, --model, --trust-owner, "
+                         "--trust-any-owner, -v)"))
         << r;
   }
   EXPECT_TRUE(Contains(RunTool({"claim", "--help"}).out, "--for DURATION"));

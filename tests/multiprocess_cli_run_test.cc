@@ -310,9 +310,9 @@ class cli_RunGroup : public cli_Run {
 TEST_F(cli_RunGroup, LostLeaseStopsWhatTheCommandStarted) {
   ScopedTempDir dir;
   const std::string file = dir.path() + "/grandchild";
-  ToolProcess run(Args({"run", "db", "--holder", "keeper", "--for", "3s", "--kill-after", "500ms",
-                        "--", "sh", "-c",
-                        "sleep 300 & echo $! > '" + file + "'; echo ready; wait"}));
+  ToolProcess run(
+      Args({"run", "db", "--holder", "keeper", "--for", "3s", "--kill-after", "500ms", "--", "sh",
+            "-c", "sleep 300 & echo $! > '" + file + "'; echo ready; wait"}));
   ASSERT_EQ(run.ReadLine(), "ready") << run.err();
   const pid_t grandchild = StrayFrom(file);
   ASSERT_GT(grandchild, 0);

@@ -82,8 +82,8 @@ pid_t StartGuardian(pid_t pgid) {
   _exit(0);
 }
 
-std::error_code StartChild(const std::vector<std::string>& argv, const sigset_t& mask,
-                           int terminal, StartedChild* started) {
+std::error_code StartChild(const std::vector<std::string>& argv, const sigset_t& mask, int terminal,
+                           StartedChild* started) {
   *started = StartedChild{};
   // Built before fork: the child may only make async-signal-safe calls.
   std::vector<char*> args;

@@ -34,8 +34,8 @@ struct StartedChild {
 // Returns the error of execvp (e.g. ENOENT) when the command could not be
 // started (or of fork), after reaping the child and the guardian and taking
 // the terminal back.
-std::error_code StartChild(const std::vector<std::string>& argv, const sigset_t& mask,
-                           int terminal, StartedChild* started);
+std::error_code StartChild(const std::vector<std::string>& argv, const sigset_t& mask, int terminal,
+                           StartedChild* started);
 
 // Stdin when it is a terminal whose foreground process group is the caller's
 // (the caller may hand the terminal on), else -1.

@@ -22,8 +22,8 @@ struct LeaseArgs {
   Key KeyIn(const GlobalOptions& options) const { return Key{options.ns, options.model, lease}; }
 };
 
-void SayHeld(const GlobalOptions& options, const Key& key, const LeaseArgs& args,
-             const char* verb, std::uint64_t epoch) {
+void SayHeld(const GlobalOptions& options, const Key& key, const LeaseArgs& args, const char* verb,
+             std::uint64_t epoch) {
   if (!options.verbose) return;
   std::printf("%s %s as '%s' for %s (epoch %llu)\n", verb, LeaseName(key).c_str(),
               Printable(args.holder).c_str(), FormatDuration(args.duration).c_str(),
@@ -92,8 +92,7 @@ int RunRevoke(const GlobalOptions& options, const LeaseArgs& args) {
   }
   if (ec) return Report("cannot revoke " + LeaseName(key), ec);
   if (options.verbose) {
-    std::printf("revoked %s from '%s'\n", LeaseName(key).c_str(),
-                Printable(args.holder).c_str());
+    std::printf("revoked %s from '%s'\n", LeaseName(key).c_str(), Printable(args.holder).c_str());
   }
   return kExitOk;
 }
@@ -109,8 +108,9 @@ int RunCheck(const GlobalOptions& options, const LeaseArgs& args) {
   ec = checker->Token(args.lease, args.holder).Check();
   if (ec && ec != Errc::not_held) return Report("cannot check " + LeaseName(key), ec);
   if (options.verbose) {
-    std::printf("'%s' %s %s: it is %s\n", Printable(args.holder).c_str(), ec ? "does not hold" : "holds",
-                LeaseName(key).c_str(), DescribeCurrent(*opened.store, key).c_str());
+    std::printf("'%s' %s %s: it is %s\n", Printable(args.holder).c_str(),
+                ec ? "does not hold" : "holds", LeaseName(key).c_str(),
+                DescribeCurrent(*opened.store, key).c_str());
   }
   return ec ? kExitNo : kExitOk;
 }

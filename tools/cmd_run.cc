@@ -142,8 +142,8 @@ int RunRun(const GlobalOptions& options, const RunArgs& args) {
                  Printable(args.command.front()).c_str(), static_cast<int>(child));
   }
 
-  KeeperPlan plan{key,        args.holder, args.duration, args.kill_after,
-                  claimed_at + args.duration, terminal};
+  KeeperPlan plan{key,     args.holder, args.duration, args.kill_after, claimed_at + args.duration,
+                  terminal};
   KeeperOutcome outcome = KeepLeaseWhileRunning(store, plan, child, signals);
   // Nothing of CMD's group runs any more: the guardian has nothing left to do.
   StopGuardian(started.guardian);
@@ -184,9 +184,10 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& options, Commands& comman
                     "Lease duration; it is extended every third of it while CMD runs")
       ->required();
   sub->add_flag("--wait", args->wait, "Wait until the lease can be claimed instead of exiting 1");
-  AddDurationOption(sub, "--kill-after", &args->kill_after,
-                    "SIGKILL CMD's group this long after SIGTERM, sent when the lease is lost or when CMD "
-                    "ended leaving processes behind (default 5s)");
+  AddDurationOption(
+      sub, "--kill-after", &args->kill_after,
+      "SIGKILL CMD's group this long after SIGTERM, sent when the lease is lost or when CMD "
+      "ended leaving processes behind (default 5s)");
   sub->add_option("CMD", args->command, "The command and its arguments, after --")->required();
   sub->footer(
       "Write CMD after `--`. CMD runs as the leader of its own process group: every signal "

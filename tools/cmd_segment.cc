@@ -64,8 +64,8 @@ int RunCreate(const GlobalOptions& options, const CreateArgs& args) {
   if (!created.store) return ReportOpenFailure(options, created);
   if (options.verbose) {
     std::printf("created %s: capacity %zu, mode %s\n",
-                Printable(ShmStore::PathOf(options.segment)).c_str(),
-                args.creation.capacity, Octal(args.creation.mode).c_str());
+                Printable(ShmStore::PathOf(options.segment)).c_str(), args.creation.capacity,
+                Octal(args.creation.mode).c_str());
   }
   return kExitOk;
 }
@@ -77,9 +77,8 @@ std::optional<uid_t> UntrustedOwner(const GlobalOptions& options, const std::str
   struct stat st;
   if (stat(path.c_str(), &st) != 0 || st.st_uid == geteuid()) return std::nullopt;
   const ShmStoreOptions trust = StoreOptions(options);
-  if (trust.trust_any_owner ||
-      std::find(trust.trusted_uids.begin(), trust.trusted_uids.end(), st.st_uid) !=
-          trust.trusted_uids.end()) {
+  if (trust.trust_any_owner || std::find(trust.trusted_uids.begin(), trust.trusted_uids.end(),
+                                         st.st_uid) != trust.trusted_uids.end()) {
     return std::nullopt;
   }
   return st.st_uid;
@@ -195,11 +194,10 @@ void AddSegmentCommands(CLI::App& app, const GlobalOptions& options, Commands& c
     auto args = std::make_shared<CreateArgs>();
     CLI::App* sub = app.add_subcommand(
         "create", "Create the segment; an existing compatible segment is left as it is");
-    args->capacity =
-        AddCapacityOption(sub, "--capacity", &args->creation.capacity,
-                          "Leases (held or pinned) the table can hold at once, 1 to " +
-                              std::to_string(kMaxCapacity) + " (default " +
-                              std::to_string(args->creation.capacity) + ")");
+    args->capacity = AddCapacityOption(sub, "--capacity", &args->creation.capacity,
+                                       "Leases (held or pinned) the table can hold at once, 1 to " +
+                                           std::to_string(kMaxCapacity) + " (default " +
+                                           std::to_string(args->creation.capacity) + ")");
     args->mode = AddModeOption(sub, "--mode", &args->creation.mode,
                                "Permission bits 0600 to 0777, e.g. 0660 to share with the group "
                                "(default 0600); the owner keeps read and write");

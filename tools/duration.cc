@@ -20,12 +20,8 @@ struct Unit {
 
 // Largest first: the order in which the terms of a duration must come.
 constexpr Unit kUnits[] = {
-    {"h", 3'600'000'000'000},
-    {"m", 60'000'000'000},
-    {"s", 1'000'000'000},
-    {"ms", 1'000'000},
-    {"us", 1'000},
-    {"ns", 1},
+    {"h", 3'600'000'000'000}, {"m", 60'000'000'000}, {"s", 1'000'000'000},
+    {"ms", 1'000'000},        {"us", 1'000},         {"ns", 1},
 };
 constexpr std::size_t kUnitCount = sizeof kUnits / sizeof kUnits[0];
 
