@@ -1,5 +1,7 @@
 #include "clock.h"
 
+#include <dlfcn.h>
+
 namespace shmlease::internal {
 
 namespace {
@@ -15,6 +17,22 @@ namespace {
 constexpr std::int64_t kMinCoarseMarginNs = 100'000'000;
 
 }  // namespace
+
+ClockReader::ClockReader() noexcept {
+  // glibc lists the vDSO among the loaded objects under this name; NOLOAD
+  // finds it without loading anything. The vDSO is never unloaded, so the
+  // symbol outlives the handle.
+  void* vdso = dlopen("linux-vdso.so.1", RTLD_LAZY | RTLD_NOLOAD);
+  if (vdso == nullptr) return;
+  auto* fn = reinterpret_cast<VdsoClockGettime>(dlsym(vdso, "__vdso_clock_gettime"));  // x86-64
+  if (fn == nullptr) fn = reinterpret_cast<VdsoClockGettime>(dlsym(vdso, "__kernel_clock_gettime"));
+  dlclose(vdso);
+  // Use it only if it answers for both clocks the table reads.
+  timespec ts;
+  if (fn != nullptr && fn(CLOCK_MONOTONIC, &ts) == 0 && fn(CLOCK_MONOTONIC_COARSE, &ts) == 0) {
+    vdso_ = fn;
+  }
+}
 
 std::int64_t CoarseClockMarginNs() noexcept {
   // Asked once per process; the resolution is a kernel constant (the tick).

@@ -56,7 +56,7 @@ bool RobustMutex::HasExpectedKind(const pthread_mutex_t* m) noexcept {
   return expected != -1 && m->__data.__kind == expected;
 }
 
-LockResult RobustMutex::Lock(std::int64_t deadline_ns, const std::stop_token& stop) noexcept {
+LockResult RobustMutex::Lock(std::int64_t timeout_ns, const std::stop_token& stop) noexcept {
   // Never hand glibc a mutex of another kind (see HasExpectedKind); the
   // segment was checked on open, but another process may have changed it since.
   if (!HasExpectedKind(m_)) return LockResult::unrecoverable;
@@ -65,6 +65,7 @@ LockResult RobustMutex::Lock(std::int64_t deadline_ns, const std::stop_token& st
   if (stop.stop_requested()) return LockResult::aborted;
   // The uncontended case costs one CAS.
   int rc = pthread_mutex_trylock(m_);
+  const std::int64_t deadline_ns = rc == EBUSY ? AddSaturating(MonotonicNs(), timeout_ns) : 0;
   while (rc == EBUSY) {
     if (stop.stop_requested()) return LockResult::aborted;
     std::int64_t slice_end = deadline_ns;

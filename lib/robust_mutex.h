@@ -34,9 +34,10 @@ class RobustMutex {
 
   explicit RobustMutex(pthread_mutex_t* m) noexcept : m_(m) {}
 
-  // Waits until CLOCK_MONOTONIC reaches deadline_ns at most. When `stop` can
-  // be requested, waits in short slices so a request is noticed promptly.
-  LockResult Lock(std::int64_t deadline_ns, const std::stop_token& stop) noexcept;
+  // Waits timeout_ns at most. The clock is read only once the lock turns out
+  // to be busy: an uncontended lock costs one CAS, no clock read. When `stop`
+  // can be requested, waits in short slices so a request is noticed promptly.
+  LockResult Lock(std::int64_t timeout_ns, const std::stop_token& stop) noexcept;
   void MarkConsistent() noexcept;
   void Unlock() noexcept;
 

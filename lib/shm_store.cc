@@ -212,16 +212,36 @@ std::error_code ShmStore::UnpinLease(const Key& key, std::string_view entity,
   return impl_->table.Unpin(internal::EncodeKey(key), NameWords::From(entity), stop);
 }
 
+namespace {
+
+// CheckLease without a usable cache: validates, encodes and hashes the key,
+// then looks it up. Kept out of line so that the fast path's frame stays small.
+[[gnu::noinline]] std::error_code CheckByKey(const internal::Table& table, const Key& key,
+                                             std::string_view holder, TokenCache* cache) {
+  // A cache that was never filled may come with names never validated; a
+  // filled one was only ever filled from valid names.
+  if (cache->words[0] == ~std::uint64_t{0} && (key.Validate() || ValidateName(holder))) {
+    return table.NotHeldCode();
+  }
+  return table.Check(internal::EncodeKey(key), NameWords::From(holder), cache);
+}
+
+}  // namespace
+
 std::error_code ShmStore::CheckLease(const Key& key, std::string_view holder,
                                      TokenCache* cache) const {
-  // The fast path trusts the cache: it was only ever filled from valid names.
-  // It runs before the key is encoded and hashed, which would cost several
-  // times what the check itself does.
-  if (std::error_code ec; impl_->table.CheckCached(*cache, &ec)) return ec;
-  if (cache->words[0] == ~std::uint64_t{0} && (key.Validate() || ValidateName(holder))) {
-    return Errc::not_held;
+  // The fast path runs before the key is encoded and hashed, which would cost
+  // several times what the check itself does.
+  const internal::Table& table = impl_->table;
+  switch (table.CheckCached(*cache)) {
+    case internal::Table::CachedAnswer::kHeld:
+      return table.HeldCode();
+    case internal::Table::CachedAnswer::kNotHeld:
+      return table.NotHeldCode();
+    case internal::Table::CachedAnswer::kUnknown:
+      break;
   }
-  return impl_->table.Check(internal::EncodeKey(key), NameWords::From(holder), cache);
+  return CheckByKey(table, key, holder, cache);
 }
 
 std::error_code ShmStore::WaitUntilFree(const Key& key, std::stop_token stop,

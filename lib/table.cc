@@ -66,7 +66,7 @@ class Table::WriteLock {
       ec_ = Errc::read_only;
       return;
     }
-    switch (mutex_.Lock(AddSaturating(MonotonicNs(), timeout_ns), stop)) {
+    switch (mutex_.Lock(timeout_ns, stop)) {
       case LockResult::acquired:
         locked_ = true;
         break;
@@ -109,10 +109,12 @@ Table::Table(Segment& segment, std::int64_t lock_timeout_ns)
       capacity_(segment.geometry().capacity),
       fake_clock_(segment.geometry().fake_clock),
       lock_timeout_ns_(lock_timeout_ns),
-      coarse_margin_ns_(CoarseClockMarginNs()) {}
+      coarse_margin_ns_(CoarseClockMarginNs()),
+      system_category_(&std::system_category()),
+      lease_category_(&lease_category()) {}
 
 std::int64_t Table::Now() const {
-  return fake_clock_ ? header_.fake_now_ns.load(std::memory_order_acquire) : MonotonicNs();
+  return fake_clock_ ? header_.fake_now_ns.load(std::memory_order_acquire) : clock_.Monotonic();
 }
 
 std::error_code Table::AdvanceFakeClock(std::int64_t d) {
@@ -130,14 +132,6 @@ std::error_code Table::AdvanceFakeClock(std::int64_t d) {
 
 // Within `margin` of expiry only the precise clock can tell; further away the
 // coarse clock (a memory read in the vDSO) is enough and several times cheaper.
-inline std::int64_t Table::FastNow(std::int64_t expiry_ns) const {
-  if (fake_clock_) return header_.fake_now_ns.load(std::memory_order_acquire);
-  std::int64_t coarse = CoarseMonotonicNs();
-  // Added on the clock's side: expiry_ns is segment data and may be anything.
-  if (coarse + coarse_margin_ns_ < expiry_ns) return coarse;
-  return MonotonicNs();
-}
-
 std::uint32_t Table::MaxProbe(std::uint64_t home) const {
   std::uint32_t m = hot_[home].max_probe.load(std::memory_order_acquire);
   return m < slots_ ? m : static_cast<std::uint32_t>(slots_ - 1);  // Bound a hostile value.
@@ -202,31 +196,6 @@ std::uint64_t Table::Find(const KeyWords& key, SlotView* view, std::error_code* 
   return kNoSlot;
 }
 
-bool Table::CheckCached(const TokenCache& cache, std::error_code* result) const {
-  // The slot and holding this token saw last time. Epochs are unique across
-  // the table, so an equal epoch proves it is still the same key, holder and
-  // holding; any other answer goes the slow way.
-  std::uint64_t cached_index = cache.words[0];
-  if (cached_index >= slots_) return false;
-  const SlotHot& h = hot_[cached_index];
-  std::uint32_t s1 = h.seq.load(std::memory_order_acquire);
-  std::uint32_t st = h.state.load(std::memory_order_relaxed);
-  std::uint64_t epoch = h.epoch.load(std::memory_order_relaxed);
-  std::int64_t expiry = h.expiry_ns.load(std::memory_order_relaxed);
-  std::uint32_t pins = h.pin_count.load(std::memory_order_relaxed);
-  std::atomic_thread_fence(std::memory_order_acquire);
-  if ((s1 & 1) || h.seq.load(std::memory_order_relaxed) != s1 || epoch != cache.words[1] ||
-      (st & (kOccupied | kHeld)) != (kOccupied | kHeld)) {
-    return false;
-  }
-  if (pins > 0 || FastNow(expiry) < expiry) {
-    *result = {};
-  } else {
-    *result = Errc::not_held;
-  }
-  return true;
-}
-
 std::uint64_t Table::FindLocked(const KeyWords& key) const {
   const std::uint64_t home = Home(key.hash);
   const std::uint32_t fingerprint = static_cast<std::uint32_t>(key.hash >> 32);
@@ -273,16 +242,15 @@ std::uint64_t Table::FindRepairing(const KeyWords& key, SlotView* view, bool* un
 
 std::error_code Table::Check(const KeyWords& key, const NameWords& holder,
                              TokenCache* cache) const {
-  if (std::error_code ec; CheckCached(*cache, &ec)) return ec;
   SlotView v;
   bool unreadable;  // Then not held: a holder must not act on a lease it cannot see.
   std::uint64_t i = FindRepairing(key, &v, &unreadable);
   if (i != kNoSlot && (v.state & kHeld) && v.holder == holder && v.HeldAt(Now())) {
     cache->words[0] = i;
     cache->words[1] = v.epoch;
-    return {};
+    return HeldCode();
   }
-  return Errc::not_held;
+  return NotHeldCode();
 }
 
 std::error_code Table::ForEachOccupied(

@@ -17,9 +17,11 @@
 #include <system_error>
 #include <vector>
 
+#include "clock.h"
 #include "layout.h"
 #include "segment.h"
 #include "shm_name.h"
+#include "shmlease/errors.h"
 #include "shmlease/store.h"
 
 namespace shmlease::internal {
@@ -93,11 +95,22 @@ class Table {
   // be read, *unreadable is set: kNoSlot then does not prove the key absent.
   std::uint64_t FindRepairing(const KeyWords& key, SlotView* view, bool* unreadable,
                               const std::stop_token& stop = {}) const;
+  // Check by key, the slow way (after CheckCached said kUnknown): finds the
+  // slot and, when `holder` holds it, records slot and epoch in *cache.
   std::error_code Check(const KeyWords& key, const NameWords& holder, TokenCache* cache) const;
   // Check's fast path, which needs no key: answers from the slot and holding
-  // that `cache` names. False when it cannot (empty cache, or the slot moved
-  // on); then the caller encodes the key and calls Check.
-  bool CheckCached(const TokenCache& cache, std::error_code* result) const;
+  // that `cache` names, or kUnknown when it cannot (empty cache, or the slot
+  // moved on); then the caller encodes the key and calls Check. Inline, and
+  // free of calls other than the clock read: it is the whole cost of
+  // Token::Check on a held lease.
+  enum class CachedAnswer { kUnknown, kHeld, kNotHeld };
+  CachedAnswer CheckCached(const TokenCache& cache) const;
+  // The codes Check answers with, made without a call (std::error_code{}
+  // calls std::system_category() through the PLT on every construction).
+  std::error_code HeldCode() const { return std::error_code(0, *system_category_); }
+  std::error_code NotHeldCode() const {
+    return std::error_code(static_cast<int>(Errc::not_held), *lease_category_);
+  }
   // Calls fn(index, view) for every occupied slot, each read consistently.
   std::error_code ForEachOccupied(
       const std::function<void(std::uint64_t, const SlotView&)>& fn) const;
@@ -145,7 +158,39 @@ class Table {
   std::int64_t lock_timeout_ns_;
   // CoarseClockMarginNs(), copied here so the check's fast path makes no call for it.
   std::int64_t coarse_margin_ns_;
+  ClockReader clock_;
+  const std::error_category* system_category_;
+  const std::error_category* lease_category_;
 };
+
+inline std::int64_t Table::FastNow(std::int64_t expiry_ns) const {
+  if (fake_clock_) return header_.fake_now_ns.load(std::memory_order_acquire);
+  std::int64_t coarse = clock_.Coarse();
+  // Added on the clock's side: expiry_ns is segment data and may be anything.
+  if (coarse + coarse_margin_ns_ < expiry_ns) return coarse;
+  return clock_.Monotonic();
+}
+
+inline Table::CachedAnswer Table::CheckCached(const TokenCache& cache) const {
+  // The slot and holding this token saw last time. Epochs are unique across
+  // the table, so an equal epoch proves it is still the same key, holder and
+  // holding; any other answer goes the slow way.
+  const std::uint64_t cached_index = cache.words[0];
+  if (cached_index >= slots_) return CachedAnswer::kUnknown;
+  const SlotHot& h = hot_[cached_index];
+  // The seqlock read protocol of ReadSlot (see there), on the hot line only.
+  const std::uint32_t s1 = h.seq.load(std::memory_order_acquire);
+  const std::uint32_t st = h.state.load(std::memory_order_relaxed);
+  const std::uint64_t epoch = h.epoch.load(std::memory_order_relaxed);
+  const std::int64_t expiry = h.expiry_ns.load(std::memory_order_relaxed);
+  const std::uint32_t pins = h.pin_count.load(std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_acquire);
+  if ((s1 & 1) || h.seq.load(std::memory_order_relaxed) != s1 || epoch != cache.words[1] ||
+      (st & (kOccupied | kHeld)) != (kOccupied | kHeld)) {
+    return CachedAnswer::kUnknown;
+  }
+  return pins > 0 || FastNow(expiry) < expiry ? CachedAnswer::kHeld : CachedAnswer::kNotHeld;
+}
 
 }  // namespace shmlease::internal
 
