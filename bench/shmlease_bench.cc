@@ -224,6 +224,15 @@ void BM_ClaimExtend(benchmark::State& state) {
 }
 BENCHMARK(BM_ClaimExtend)->Name("shmlease/Claim/extend")->UseManualTime()->Iterations(20000);
 
+// The same extension through a Holding, which finds its lease without the names.
+void BM_HoldingExtend(benchmark::State& state) {
+  Env env("holding-extend", 4096);
+  shmlease::Holding holding = env.claimer->Holding(bench::LeaseName(1), kHolder);
+  if (holding.Claim(kLong)) state.SkipWithError("holding cannot claim");
+  Batched(state, 20, [&](int) { benchmark::DoNotOptimize(holding.Claim(kLong)); });
+}
+BENCHMARK(BM_HoldingExtend)->Name("shmlease/Holding/extend")->UseManualTime()->Iterations(20000);
+
 // A batch claims 16 distinct free leases; they are revoked untimed afterwards.
 void BM_ClaimFree(benchmark::State& state) {
   Env env("claim-free", 4096);

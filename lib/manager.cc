@@ -44,6 +44,9 @@ class ClaimerImpl final : public Claimer, Bound {
                                    const std::function<void()>& started) override {
     return store_->WaitUntilFree(KeyOf(lease), stop, started);
   }
+  shmlease::Holding Holding(std::string_view lease, std::string_view holder) const override {
+    return shmlease::Holding(store_, KeyOf(lease), std::string(holder));
+  }
 };
 
 class RevokerImpl final : public Revoker, Bound {

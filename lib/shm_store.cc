@@ -154,9 +154,26 @@ bool FitsStoredName(std::string_view s) { return !s.empty() && s.size() <= kMaxN
 
 }  // namespace
 
-std::error_code ShmStore::ClaimOrExtend(KeyView key, std::string_view holder,
+std::error_code ShmStore::ClaimOrExtend(const KeyView& key, std::string_view holder,
                                         std::chrono::nanoseconds duration, Info* current,
                                         std::stop_token stop) {
+  return ClaimOrExtendByName(key, holder, duration, current, stop, nullptr);
+}
+
+std::error_code ShmStore::ClaimOrExtendCached(const Key& key, std::string_view holder,
+                                              std::chrono::nanoseconds duration, TokenCache* cache,
+                                              std::stop_token stop) {
+  const std::int64_t d = duration.count();
+  if (d <= 0) return Errc::invalid_duration;
+  // The cache is only ever filled by a success on valid names: trusting it
+  // skips validating, encoding, hashing and looking the names up.
+  if (std::error_code ec; impl_->table.ExtendCached(*cache, d, stop, &ec)) return ec;
+  return ClaimOrExtendByName(key, holder, duration, nullptr, stop, cache);
+}
+
+std::error_code ShmStore::ClaimOrExtendByName(const KeyView& key, std::string_view holder,
+                                              std::chrono::nanoseconds duration, Info* current,
+                                              const std::stop_token& stop, TokenCache* held_at) {
   const std::int64_t d = duration.count();
   if (d <= 0) return Errc::invalid_duration;
   if (FitsStoredName(key.ns) && FitsStoredName(key.model_uuid) && FitsStoredName(key.lease) &&
@@ -173,7 +190,8 @@ std::error_code ShmStore::ClaimOrExtend(KeyView key, std::string_view holder,
     // by the full check below.
     if (key.ns.back() != '\0' && key.model_uuid.back() != '\0' && key.lease.back() != '\0' &&
         holder.back() != '\0') {
-      std::error_code ec = impl_->table.Claim(kw, hw, d, ClaimMode::extend_only, nullptr, stop);
+      std::error_code ec =
+          impl_->table.Claim(kw, hw, d, ClaimMode::extend_only, nullptr, stop, held_at);
       if (ec != Errc::invalid) return ec;  // Extended, or timeout/aborted/invalid_duration.
     }
   }
@@ -185,9 +203,9 @@ std::error_code ShmStore::ClaimOrExtend(KeyView key, std::string_view holder,
   // Only a caller that asks for the current holder pays for a whole slot image.
   std::optional<SlotView> holder_view;
   if (current != nullptr) holder_view.emplace();
-  std::error_code ec =
-      impl_->table.Claim(internal::EncodeKey(key), NameWords::From(holder), d,
-                         ClaimMode::claim_or_extend, holder_view ? &*holder_view : nullptr, stop);
+  std::error_code ec = impl_->table.Claim(internal::EncodeKey(key), NameWords::From(holder), d,
+                                          ClaimMode::claim_or_extend,
+                                          holder_view ? &*holder_view : nullptr, stop, held_at);
   if (ec == Errc::claim_denied && holder_view) *current = ToInfo(*holder_view);
   return ec;
 }

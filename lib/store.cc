@@ -41,11 +41,17 @@ std::error_code Store::ClaimOrExtendLease(const Key& key, const Request& req, In
   return Errc::timeout;
 }
 
-std::error_code Store::ClaimOrExtend(KeyView key, std::string_view holder,
+std::error_code Store::ClaimOrExtend(const KeyView& key, std::string_view holder,
                                      std::chrono::nanoseconds duration, Info* current,
                                      std::stop_token stop) {
   return ClaimOrExtendLease(key.ToKey(), Request{std::string(holder), duration}, current,
                             std::move(stop));
+}
+
+std::error_code Store::ClaimOrExtendCached(const Key& key, std::string_view holder,
+                                           std::chrono::nanoseconds duration, TokenCache*,
+                                           std::stop_token stop) {
+  return ClaimOrExtend(key, holder, duration, nullptr, std::move(stop));
 }
 
 std::error_code Store::CheckLease(const Key& key, std::string_view holder, TokenCache*) const {

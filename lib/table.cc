@@ -403,8 +403,55 @@ std::error_code Table::PlaceNew(const KeyWords& key, std::int64_t now, std::uint
   return Errc::table_full;
 }
 
+namespace {
+
+void RecordHolding(TokenCache* held_at, std::uint64_t index, std::uint64_t epoch) {
+  if (held_at == nullptr) return;
+  held_at->words[0] = index;
+  held_at->words[1] = epoch;
+}
+
+}  // namespace
+
+bool Table::ExtendCached(const TokenCache& cache, std::int64_t duration_ns,
+                         const std::stop_token& stop, std::error_code* result) {
+  const std::uint64_t i = cache.words[0];
+  if (i >= slots_) return false;
+  WriteLock lock(*this, lock_timeout_ns_, stop);
+  if (lock.error()) {
+    *result = lock.error();
+    return true;
+  }
+  // As Claim: one clock read, with the lock held.
+  const std::int64_t now = Now();
+  if (ExpiryOverflows(now, duration_ns)) {
+    *result = Errc::invalid_duration;
+    return true;
+  }
+  SlotHot& h = hot_[i];
+  // No writer runs concurrently: plain loads. A torn slot goes the slow way,
+  // which reports it.
+  const std::uint32_t st = h.state.load(std::memory_order_relaxed);
+  const std::int64_t current_expiry = h.expiry_ns.load(std::memory_order_relaxed);
+  if ((h.seq.load(std::memory_order_relaxed) & 1) ||
+      h.epoch.load(std::memory_order_relaxed) != cache.words[1] ||
+      (st & (kOccupied | kHeld)) != (kOccupied | kHeld) ||
+      !(h.pin_count.load(std::memory_order_relaxed) > 0 || now < current_expiry)) {
+    return false;
+  }
+  const std::int64_t expiry = now + duration_ns;
+  // One aligned store, no journal (see SlotHot::expiry_ns).
+  if (expiry > current_expiry) h.expiry_ns.store(expiry, std::memory_order_release);
+  SHMLEASE_FAULT_POINT("extended");
+  header_.stats.extensions.store(header_.stats.extensions.load(std::memory_order_relaxed) + 1,
+                                 std::memory_order_relaxed);
+  *result = HeldCode();
+  return true;
+}
+
 std::error_code Table::Claim(const KeyWords& key, const NameWords& holder, std::int64_t duration_ns,
-                             ClaimMode mode, SlotView* current, const std::stop_token& stop) {
+                             ClaimMode mode, SlotView* current, const std::stop_token& stop,
+                             TokenCache* held_at) {
   WriteLock lock(*this, lock_timeout_ns_, stop);
   if (lock.error()) return lock.error();
   // One clock read, with the lock held, decides both whether the lease is
@@ -432,6 +479,7 @@ std::error_code Table::Claim(const KeyWords& key, const NameWords& holder, std::
     // Only lock holders write this counter: a plain increment, not a locked RMW.
     header_.stats.extensions.store(header_.stats.extensions.load(std::memory_order_relaxed) + 1,
                                    std::memory_order_relaxed);
+    RecordHolding(held_at, i, h.epoch.load(std::memory_order_relaxed));
     return {};
   }
   SlotView v;
@@ -447,6 +495,7 @@ std::error_code Table::Claim(const KeyWords& key, const NameWords& holder, std::
       // Only lock holders write this counter: a plain increment, not a locked RMW.
       header_.stats.extensions.store(header_.stats.extensions.load(std::memory_order_relaxed) + 1,
                                      std::memory_order_relaxed);
+      RecordHolding(held_at, i, v.epoch);
       return {};
     }
     if (current != nullptr) *current = v;
@@ -484,6 +533,7 @@ std::error_code Table::Claim(const KeyWords& key, const NameWords& holder, std::
   v.expiry_ns = expiry;
   Commit(i, v, mask, home, home_max_probe, used, epoch);
   header_.stats.claims.fetch_add(1, std::memory_order_relaxed);
+  RecordHolding(held_at, i, epoch);
   return {};
 }
 

@@ -71,8 +71,18 @@ class Table {
   // A slot found torn under the lock (odd seqlock after recovery) is damage:
   // Errc::corrupt_segment, and nothing changes.
   // Errc::invalid_duration when now + duration_ns would overflow.
+  // On success, *held_at (if not null) records the slot and epoch of the
+  // holding, as CheckLease's cache does, for ExtendCached.
   std::error_code Claim(const KeyWords& key, const NameWords& holder, std::int64_t duration_ns,
-                        ClaimMode mode, SlotView* current, const std::stop_token& stop);
+                        ClaimMode mode, SlotView* current, const std::stop_token& stop,
+                        TokenCache* held_at = nullptr);
+  // Extends the holding that `cache` names, found without the names: the
+  // epoch, unique across the table, proves the slot still has the same key,
+  // holder and holding. False, having changed nothing, when it cannot tell
+  // (empty cache, slot moved on, lease ended): then the caller claims by
+  // name. True with *result set otherwise (success, or a lock error).
+  bool ExtendCached(const TokenCache& cache, std::int64_t duration_ns, const std::stop_token& stop,
+                    std::error_code* result);
   std::error_code Revoke(const KeyWords& key, const NameWords& holder, const std::stop_token& stop);
   std::error_code Pin(const KeyWords& key, const NameWords& entity, const std::stop_token& stop);
   std::error_code Unpin(const KeyWords& key, const NameWords& entity, const std::stop_token& stop);

@@ -686,6 +686,108 @@ TEST(ManagerThreads, S26_ThreadsRacingForOneLeaseNeverHoldItTogether) {
   EXPECT_TRUE(problems.empty()) << problems.size() << " violations, first: " << problems.front();
 }
 
+// ---- Holding: Claimer::Claim and Token::Check for one (lease, holder),
+// ---- with the holding's place remembered between calls.
+
+TEST_F(ManagerSemantics, HoldingClaimsExtendsWithoutShorteningAndChecks) {
+  Holding h = claimer_->Holding("a", "h1");
+  EXPECT_EQ(h.Check(), Errc::not_held);
+  ASSERT_FALSE(h.Claim(10s));
+  EXPECT_FALSE(h.Check());
+  EXPECT_FALSE(checker_->Token("a", "h1").Check());
+  const Info first = *InfoOf("a");
+  EXPECT_EQ(first.holder, "h1");
+  Advance(5s);
+  ASSERT_FALSE(h.Claim(10s));  // The remembered way: an extension.
+  const Info extended = *InfoOf("a");
+  EXPECT_EQ(extended.epoch, first.epoch);
+  EXPECT_EQ(extended.expiry, first.expiry + 5s);
+  ASSERT_FALSE(h.Claim(1s));  // Never shortens.
+  EXPECT_EQ(InfoOf("a")->expiry, extended.expiry);
+  Advance(9s);  // 1 s before the extended expiry.
+  EXPECT_FALSE(h.Check());
+  Advance(1s);
+  EXPECT_EQ(h.Check(), Errc::not_held);
+}
+
+TEST_F(ManagerSemantics, HoldingClaimsAgainAfterRevokeExpiryAndAnotherPathsClaim) {
+  Holding h = claimer_->Holding("a", "h1");
+  ASSERT_FALSE(h.Claim(10s));
+  const std::uint64_t e1 = InfoOf("a")->epoch;
+  ASSERT_FALSE(revoker_->Revoke("a", "h1"));
+  EXPECT_EQ(h.Check(), Errc::not_held);
+  ASSERT_FALSE(h.Claim(10s));  // Free again: a new holding.
+  const std::uint64_t e2 = InfoOf("a")->epoch;
+  EXPECT_GT(e2, e1);
+  Advance(10s);  // Expired, not revoked: the slot still says held.
+  EXPECT_EQ(h.Check(), Errc::not_held);
+  ASSERT_FALSE(h.Claim(10s));
+  const std::uint64_t e3 = InfoOf("a")->epoch;
+  EXPECT_GT(e3, e2);
+  // Revoked and claimed again by name for the same holder: the Holding's
+  // memory is stale (older epoch), yet the lease is its holder's to extend.
+  ASSERT_FALSE(revoker_->Revoke("a", "h1"));
+  ASSERT_FALSE(claimer_->Claim("a", "h1", 10s));
+  const Info by_name = *InfoOf("a");
+  Advance(1s);
+  ASSERT_FALSE(h.Claim(10s));
+  const Info after = *InfoOf("a");
+  EXPECT_EQ(after.epoch, by_name.epoch);
+  EXPECT_EQ(after.expiry, by_name.expiry + 1s);
+}
+
+TEST_F(ManagerSemantics, HoldingIsDeniedOnceAnotherHolderTookTheLeaseOver) {
+  Holding h = claimer_->Holding("a", "h1");
+  ASSERT_FALSE(h.Claim(10s));
+  Advance(10s);
+  ASSERT_FALSE(claimer_->Claim("a", "h2", 10s));  // Same slot, a new holding.
+  const Info theirs = *InfoOf("a");
+  EXPECT_EQ(h.Claim(10s), Errc::claim_denied);
+  EXPECT_EQ(h.Check(), Errc::not_held);
+  const Info now = *InfoOf("a");
+  EXPECT_EQ(now.holder, "h2");
+  EXPECT_EQ(now.epoch, theirs.epoch);
+  EXPECT_EQ(now.expiry, theirs.expiry);
+}
+
+TEST_F(ManagerSemantics, HoldingRefusesBadInputAndKeepsWhatIsHeld) {
+  Holding h = claimer_->Holding("a", "h1");
+  ASSERT_FALSE(h.Claim(10s));
+  const Info before = *InfoOf("a");
+  EXPECT_EQ(h.Claim(0s), Errc::invalid_duration);
+  EXPECT_EQ(h.Claim(-1s), Errc::invalid_duration);
+  EXPECT_EQ(h.Claim(std::chrono::nanoseconds::max()), Errc::invalid_duration);  // Overflows.
+  std::stop_source stopped;
+  stopped.request_stop();
+  EXPECT_EQ(h.Claim(10s, stopped.get_token()), Errc::aborted);
+  const Info after = *InfoOf("a");
+  EXPECT_EQ(after.holder, before.holder);
+  EXPECT_EQ(after.epoch, before.epoch);
+  EXPECT_EQ(after.expiry, before.expiry);
+  EXPECT_EQ(claimer_->Holding("bad name", "h1").Claim(10s), Errc::invalid_name);
+  EXPECT_EQ(claimer_->Holding("b", "").Claim(10s), Errc::invalid_name);
+  EXPECT_EQ(claimer_->Holding(std::string(kMaxNameLength + 1, 'x'), "h1").Claim(10s),
+            Errc::name_too_long);
+  EXPECT_EQ(claimer_->Holding("b", std::string("h1\0", 3)).Claim(10s), Errc::invalid_name);
+  EXPECT_EQ(Holders(), (std::map<std::string, std::string>{{"a", "h1"}}));
+}
+
+TEST_F(ManagerSemantics, HoldingCopiesAndNamedClaimsShareOneLease) {
+  ASSERT_FALSE(claimer_->Claim("a", "h1", 10s));
+  const Info first = *InfoOf("a");
+  Holding h = claimer_->Holding("a", "h1");
+  ASSERT_FALSE(h.Claim(10s));  // Finds the holding by name, then remembers it.
+  Holding copy = h;
+  Advance(2s);
+  ASSERT_FALSE(copy.Claim(10s));
+  Advance(2s);
+  ASSERT_FALSE(h.Claim(10s));
+  const Info now = *InfoOf("a");
+  EXPECT_EQ(now.epoch, first.epoch);
+  EXPECT_EQ(now.expiry, first.expiry + 4s);
+  EXPECT_EQ(claimer_->Holding("a", "h2").Claim(10s), Errc::claim_denied);
+}
+
 TEST(PromiseOverlaps, S26_TheOverlapCheckerFindsOverlapsAndRespectsGiveUps) {
   using R = PromiseRecord;
   // Disjoint, touching, and a give-up cutting a promise short: fine.

@@ -13,6 +13,7 @@
 #include <system_error>
 #include <vector>
 
+#include "shmlease/holding.h"
 #include "shmlease/lease.h"
 #include "shmlease/store.h"
 #include "shmlease/token.h"
@@ -46,6 +47,9 @@ class Claimer {
   // is requested first. `started`, if set, is called once the wait is in place.
   virtual std::error_code WaitUntilExpired(std::string_view lease, std::stop_token stop = {},
                                            const std::function<void()>& started = {}) = 0;
+  // A Holding for (lease, holder): Claim with this holder's names bound once,
+  // for a holder that extends often (see holding.h). Nothing is claimed yet.
+  virtual shmlease::Holding Holding(std::string_view lease, std::string_view holder) const = 0;
 };
 
 // Gives leases up.
@@ -84,7 +88,8 @@ class Reader {
 
 // Hands out Checker, Claimer, Revoker, Pinner and Reader for a namespace and
 // model UUID (both must pass ValidateName; otherwise nullptr and `ec` set).
-// Safe to share between threads; the objects it returns are too, except Token.
+// Safe to share between threads; the objects it returns are too, except Token
+// and Holding.
 class Manager {
  public:
   explicit Manager(std::shared_ptr<Store> store);

@@ -113,9 +113,12 @@ class ShmStore final : public Store {
   std::error_code Pinned(PinMap* out) const override;
   std::error_code ClaimOrExtendLease(const Key& key, const Request& req, Info* current = nullptr,
                                      std::stop_token stop = {}) override;
-  std::error_code ClaimOrExtend(KeyView key, std::string_view holder,
+  std::error_code ClaimOrExtend(const KeyView& key, std::string_view holder,
                                 std::chrono::nanoseconds duration, Info* current = nullptr,
                                 std::stop_token stop = {}) override;
+  std::error_code ClaimOrExtendCached(const Key& key, std::string_view holder,
+                                      std::chrono::nanoseconds duration, TokenCache* cache,
+                                      std::stop_token stop = {}) override;
   std::error_code CheckLease(const Key& key, std::string_view holder,
                              TokenCache* cache) const override;
   std::error_code WaitUntilFree(const Key& key, std::stop_token stop,
@@ -138,6 +141,10 @@ class ShmStore final : public Store {
 
  private:
   explicit ShmStore(std::unique_ptr<Impl> impl);
+  // ClaimOrExtend; on success *held_at (if not null) records the holding.
+  std::error_code ClaimOrExtendByName(const KeyView& key, std::string_view holder,
+                                      std::chrono::nanoseconds duration, Info* current,
+                                      const std::stop_token& stop, TokenCache* held_at);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -12,6 +12,7 @@
 #define SHMLEASE_SHMLEASE_H_
 
 #include "shmlease/errors.h"
+#include "shmlease/holding.h"
 #include "shmlease/lease.h"
 #include "shmlease/manager.h"
 #include "shmlease/shm_store.h"

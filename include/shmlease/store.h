@@ -21,9 +21,10 @@ namespace shmlease {
 using LeaseMap = std::map<Key, Info>;
 using PinMap = std::map<Key, std::vector<std::string>>;
 
-// Opaque per-token memory a Store may use to answer CheckLease quickly (for
-// ShmStore: which slot holds the lease and which holding it saw). A
-// default-constructed cache is always valid and means "nothing known".
+// Opaque per-token memory a Store may use to answer CheckLease and
+// ClaimOrExtendCached quickly (for ShmStore: which slot holds the lease and
+// which holding it saw). A default-constructed cache is always valid and
+// means "nothing known".
 struct TokenCache {
   std::uint64_t words[2] = {~std::uint64_t{0}, 0};
 };
@@ -89,9 +90,16 @@ class Store {
 
   // ClaimOrExtendLease without building a Key or a Request: what
   // Claimer::Claim calls on every extension, so it must not allocate.
-  virtual std::error_code ClaimOrExtend(KeyView key, std::string_view holder,
+  virtual std::error_code ClaimOrExtend(const KeyView& key, std::string_view holder,
                                         std::chrono::nanoseconds duration, Info* current = nullptr,
                                         std::stop_token stop = {});
+
+  // ClaimOrExtend for a Holding, which passes its own `cache` (the one its
+  // checks use): a store may remember there where the holding lives, so that
+  // the next extension finds it without looking the names up.
+  virtual std::error_code ClaimOrExtendCached(const Key& key, std::string_view holder,
+                                              std::chrono::nanoseconds duration, TokenCache* cache,
+                                              std::stop_token stop = {});
 
   // Success if `holder` holds `key` now (held and unexpired, or pinned);
   // Errc::not_held otherwise. `cache` belongs to one Token.
