@@ -99,6 +99,10 @@ std::vector<Case> AllCases() {
   for (bool exit : {false, true}) {
     cases.push_back({"extend", "lock-acquired", exit, 0, "", false, 1});
     cases.push_back({"extend", "extended", exit, 0, "", true, 1});
+    // A Holding's second claim extends by slot and epoch; its first one
+    // (shorter: it changes nothing) took the lock once and passed "extended".
+    cases.push_back({"hold-extend", "lock-acquired", exit, 1, "", false, 1});
+    cases.push_back({"hold-extend", "extended", exit, 1, "", true, 1});
   }
   // A claim that must first sweep two expired leases out of a full table:
   // three commits (two frees, then the claim). Only the third is the claim.
@@ -154,7 +158,7 @@ std::chrono::steady_clock::time_point Setup(ShmStore& s, const std::string& op,
   if (op == "claim-reuse") {
     ok(s.ClaimLease(CrashKey(target), {"old", 1s}));
     ok(s.AdvanceFakeClock(2s));
-  } else if (op == "revoke" || op == "pin" || op == "extend") {
+  } else if (op == "revoke" || op == "pin" || op == "extend" || op == "hold-extend") {
     ok(s.ClaimLease(CrashKey(target), {"owner", 10s}));
   } else if (op == "unpin") {
     ok(s.ClaimLease(CrashKey(target), {"owner", 10s}));
@@ -173,6 +177,7 @@ std::vector<std::string> WorkerOps(const std::string& op, const std::string& tar
   if (op == "pin") return {"pin", target, "entity-x"};
   if (op == "unpin") return {"unpin", target, "e1"};
   if (op == "extend") return {"claim", target, "owner", "100000"};
+  if (op == "hold-extend") return {"hold", target, "owner", "5000", "100000"};
   return {"claim", target, "newbie", "10000"};
 }
 
@@ -293,7 +298,8 @@ void RunWriteCase(const Case& c) {
   // The owner of the lease the dead writer was changing was promised it for
   // 10s; only its own revocation, once committed, may end that. A reader that
   // cannot read the half-written slot must repair it, not answer "not held".
-  if (c.op == "pin" || c.op == "unpin" || c.op == "extend" || (c.op == "revoke" && !c.applied)) {
+  if (c.op == "pin" || c.op == "unpin" || c.op == "extend" || c.op == "hold-extend" ||
+      (c.op == "revoke" && !c.applied)) {
     EXPECT_FALSE(Token(s, CrashKey(target), "owner").Check())
         << "the owner's promised lease reads as not held after the crash";
   }

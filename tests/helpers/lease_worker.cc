@@ -14,6 +14,7 @@
 //                        so that a test can start many workers at once
 // Operations, on keys (kSingularControllerNamespace, "crash-model", LEASE):
 //   claim LEASE HOLDER MS    ClaimOrExtendLease for MS milliseconds
+//   hold LEASE HOLDER MS1 MS2  Holding::Claim for MS1, then on the same Holding for MS2
 //   revoke LEASE HOLDER
 //   pin LEASE ENTITY
 //   unpin LEASE ENTITY
@@ -122,6 +123,17 @@ int main(int argc, char** argv) {
       ec = store->ClaimOrExtendLease(LeaseKey(args[i]),
                                      shmlease::Request{args[i + 1], std::chrono::milliseconds(ms)});
       i += 3;
+    } else if (op == "hold" && take(4)) {
+      // Two claims through one Holding: the second finds the holding the
+      // first one recorded (slot and epoch), without the names.
+      long ms1 = 0, ms2 = 0;
+      if (!ParseLong(args[i + 2], &ms1) || !ParseLong(args[i + 3], &ms2)) {
+        return Usage("bad duration");
+      }
+      shmlease::Holding holding(store, LeaseKey(args[i]), args[i + 1]);
+      ec = holding.Claim(std::chrono::milliseconds(ms1));
+      if (!ec) ec = holding.Claim(std::chrono::milliseconds(ms2));
+      i += 4;
     } else if (op == "revoke" && take(2)) {
       ec = store->RevokeLease(LeaseKey(args[i]), args[i + 1]);
       i += 2;
