@@ -176,13 +176,15 @@ std::error_code ShmStore::ClaimOrExtendByName(const KeyView& key, std::string_vi
                                               const std::stop_token& stop, TokenCache* held_at) {
   const std::int64_t d = duration.count();
   if (d <= 0) return Errc::invalid_duration;
+  KeyWords kw;
+  NameWords hw;
   if (FitsStoredName(key.ns) && FitsStoredName(key.model_uuid) && FitsStoredName(key.lease) &&
       FitsStoredName(holder)) {
     // The common case is a holder extending its own lease. A key and holder
     // that match a stored holding byte for byte were validated when they were
     // stored, so that path skips the character checks (a third of its cost).
-    const KeyWords kw = internal::EncodeKey(key);
-    const NameWords hw = NameWords::From(holder);
+    kw = internal::EncodeKey(key);
+    hw = NameWords::From(holder);
     // Stored names hold no NUL and are zero-padded, so a name with a NUL can
     // only encode to a stored name's bytes when everything from its first
     // NUL on is NUL: "h\0" would pass for "h". Such a name ends in NUL; a
@@ -203,8 +205,8 @@ std::error_code ShmStore::ClaimOrExtendByName(const KeyView& key, std::string_vi
   // Only a caller that asks for the current holder pays for a whole slot image.
   std::optional<SlotView> holder_view;
   if (current != nullptr) holder_view.emplace();
-  std::error_code ec = impl_->table.Claim(internal::EncodeKey(key), NameWords::From(holder), d,
-                                          ClaimMode::claim_or_extend,
+  // Valid names fit, so kw and hw were encoded above.
+  std::error_code ec = impl_->table.Claim(kw, hw, d, ClaimMode::claim_or_extend,
                                           holder_view ? &*holder_view : nullptr, stop, held_at);
   if (ec == Errc::claim_denied && holder_view) *current = ToInfo(*holder_view);
   return ec;

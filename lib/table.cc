@@ -245,12 +245,14 @@ std::error_code Table::Check(const KeyWords& key, const NameWords& holder,
   SlotView v;
   bool unreadable;  // Then not held: a holder must not act on a lease it cannot see.
   std::uint64_t i = FindRepairing(key, &v, &unreadable);
-  if (i != kNoSlot && (v.state & kHeld) && v.holder == holder && v.HeldAt(Now())) {
-    cache->words[0] = i;
-    cache->words[1] = v.epoch;
-    return HeldCode();
-  }
-  return NotHeldCode();
+  if (i == kNoSlot || !(v.state & kHeld)) return NotHeldCode();
+  // Remember the holding, whoever has it: while its epoch stays, CheckCached
+  // answers from the hot line. Another holder's holding is not ours at any
+  // time; ours is for as long as it is unexpired or pinned.
+  const bool ours = v.holder == holder;
+  cache->words[0] = ours ? i : i | kCachedOtherHolder;
+  cache->words[1] = v.epoch;
+  return ours && v.HeldAt(Now()) ? HeldCode() : NotHeldCode();
 }
 
 std::error_code Table::ForEachOccupied(

@@ -54,6 +54,9 @@ struct SlotView {
 enum class ClaimMode { claim_only, extend_only, claim_or_extend };
 
 inline constexpr std::uint64_t kNoSlot = ~std::uint64_t{0};
+// Set in a TokenCache's slot word when the holding it names is another
+// holder's (slot indexes stay below 2^26).
+inline constexpr std::uint64_t kCachedOtherHolder = std::uint64_t{1} << 63;
 
 class Table {
  public:
@@ -106,7 +109,8 @@ class Table {
   std::uint64_t FindRepairing(const KeyWords& key, SlotView* view, bool* unreadable,
                               const std::stop_token& stop = {}) const;
   // Check by key, the slow way (after CheckCached said kUnknown): finds the
-  // slot and, when `holder` holds it, records slot and epoch in *cache.
+  // slot and records in *cache its slot and the epoch of its holding, with
+  // kCachedOtherHolder when that holding is another holder's.
   std::error_code Check(const KeyWords& key, const NameWords& holder, TokenCache* cache) const;
   // Check's fast path, which needs no key: answers from the slot and holding
   // that `cache` names, or kUnknown when it cannot (empty cache, or the slot
@@ -185,7 +189,7 @@ inline Table::CachedAnswer Table::CheckCached(const TokenCache& cache) const {
   // The slot and holding this token saw last time. Epochs are unique across
   // the table, so an equal epoch proves it is still the same key, holder and
   // holding; any other answer goes the slow way.
-  const std::uint64_t cached_index = cache.words[0];
+  const std::uint64_t cached_index = cache.words[0] & ~kCachedOtherHolder;
   if (cached_index >= slots_) return CachedAnswer::kUnknown;
   const SlotHot& h = hot_[cached_index];
   // The seqlock read protocol of ReadSlot (see there), on the hot line only.
@@ -199,6 +203,7 @@ inline Table::CachedAnswer Table::CheckCached(const TokenCache& cache) const {
       (st & (kOccupied | kHeld)) != (kOccupied | kHeld)) {
     return CachedAnswer::kUnknown;
   }
+  if (cache.words[0] & kCachedOtherHolder) return CachedAnswer::kNotHeld;  // No clock needed.
   return pins > 0 || FastNow(expiry) < expiry ? CachedAnswer::kHeld : CachedAnswer::kNotHeld;
 }
 

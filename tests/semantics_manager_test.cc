@@ -686,6 +686,33 @@ TEST(ManagerThreads, S26_ThreadsRacingForOneLeaseNeverHoldItTogether) {
   EXPECT_TRUE(problems.empty()) << problems.size() << " violations, first: " << problems.front();
 }
 
+// A token remembers the holding it last saw, its own or another holder's;
+// each change of hands (a new epoch, a revoke) must reach it.
+TEST_F(ManagerSemantics, TokenFollowsTheLeaseChangingHands) {
+  Token mine = checker_->Token("a", "me");
+  Token theirs = checker_->Token("a", "them");
+  ASSERT_FALSE(claimer_->Claim("a", "them", 10s));
+  for (int i = 0; i < 3; ++i) {  // The first check looks up, the others remember.
+    EXPECT_EQ(mine.Check(), Errc::not_held);
+    EXPECT_FALSE(theirs.Check());
+  }
+  Advance(10s);  // Their lease ends; nobody claims: still not mine.
+  EXPECT_EQ(mine.Check(), Errc::not_held);
+  EXPECT_EQ(theirs.Check(), Errc::not_held);
+  ASSERT_FALSE(claimer_->Claim("a", "me", 10s));
+  EXPECT_FALSE(mine.Check());
+  EXPECT_EQ(theirs.Check(), Errc::not_held);
+  ASSERT_FALSE(revoker_->Revoke("a", "me"));
+  EXPECT_EQ(mine.Check(), Errc::not_held);
+  ASSERT_FALSE(claimer_->Claim("a", "them", 10s));
+  EXPECT_EQ(mine.Check(), Errc::not_held);
+  EXPECT_FALSE(theirs.Check());
+  ASSERT_FALSE(revoker_->Revoke("a", "them"));
+  ASSERT_FALSE(claimer_->Claim("a", "me", 10s));
+  EXPECT_FALSE(mine.Check());
+  EXPECT_EQ(theirs.Check(), Errc::not_held);
+}
+
 // ---- Holding: Claimer::Claim and Token::Check for one (lease, holder),
 // ---- with the holding's place remembered between calls.
 
