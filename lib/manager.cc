@@ -95,13 +95,7 @@ class ReaderImpl final : public Reader, Bound {
  public:
   using Bound::Bound;
   std::error_code Leases(std::map<std::string, std::string>* out) const override {
-    out->clear();
-    LeaseMap group;
-    if (std::error_code ec = store_->LeaseGroup(ns_, model_, &group)) return ec;
-    // `group` is sorted by key, hence by lease name: append at the end.
-    for (auto& [key, info] : group)
-      out->emplace_hint(out->end(), key.lease, std::move(info.holder));
-    return {};
+    return store_->LeaseHolders(ns_, model_, out);
   }
 };
 

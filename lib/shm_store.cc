@@ -4,10 +4,17 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <map>
 #include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <utility>
+#include <vector>
 
 #include "clock.h"
 #include "fault.h"
+#include "name_order.h"
 #include "segment.h"
 #include "shm_name.h"
 #include "shmlease/errors.h"
@@ -17,8 +24,12 @@ namespace shmlease {
 
 using internal::ClaimMode;
 using internal::KeyWords;
+using internal::MakeSortKey;
+using internal::NameView;
 using internal::NameWords;
 using internal::SlotView;
+using internal::SortByName;
+using internal::SortKey;
 
 struct ShmStore::Impl {
   Impl(std::unique_ptr<internal::Segment> seg, std::int64_t lock_timeout_ns)
@@ -37,37 +48,106 @@ Key ToKey(const SlotView& v) {
   return Key{v.ns.ToString(), v.model_uuid.ToString(), v.lease.ToString()};
 }
 
-// The held leases of the table (or of one namespace and model when
-// `ns_model` is given), as a map. Building a std::map by inserting slots in
-// hash order costs ~log2(n) Key comparisons per lease, each comparing the
-// mostly equal namespace and model strings first; instead the raw, zero-padded
-// names are sorted (their bytes order exactly as the strings do, field by
-// field) and the map is built by appending at its end.
+// Once sorted, the collected leases are read in name order, which is
+// random in memory: each is prefetched this many places ahead.
+constexpr std::size_t kPrefetchAhead = 8;
+
+template <typename T>
+void Prefetch(const T* p) {
+  for (std::size_t b = 0; b < sizeof(T); b += 64) {
+    __builtin_prefetch(reinterpret_cast<const char*>(p) + b);
+  }
+}
+
+// Replaces *out with the held leases of the table (or of one namespace and
+// model when `ns_model` is given). Inserting slots into a std::map in hash
+// order would cost ~log2(n) Key comparisons per lease, each comparing the
+// mostly equal namespace and model strings first; instead the leases are
+// grouped by (namespace, model) as they are read (a table mostly holds one
+// or a few groups), sorted by group rank and lease name (SortKey), and
+// merged into *out in one ordered walk (see LeaseHolders). Each group's
+// names become strings once. Only the slots' hot lines are read for leases
+// that are not held, and pins never. An error from the table walk is
+// returned with the leases read before it.
 std::error_code CollectHeld(const internal::Table& table, std::int64_t now,
                             const NameWords* ns_model, LeaseMap* out) {
   struct Held {
-    NameWords ns, model_uuid, lease;  // Contiguous: compared as one 192-byte string.
-    NameWords holder;
+    NameWords lease, holder;
     std::int64_t expiry_ns;
     std::uint64_t epoch;
+    std::uint32_t group;  // Index into `groups` (first-seen order).
   };
-  static_assert(offsetof(Held, lease) == 2 * sizeof(NameWords));
-  std::vector<Held> found;
-  std::error_code ec = table.ForEachOccupied([&](std::uint64_t, const SlotView& v) {
-    if (!v.HeldAt(now)) return;
-    if (ns_model != nullptr && !(v.ns == ns_model[0] && v.model_uuid == ns_model[1])) return;
-    found.push_back(Held{v.ns, v.model_uuid, v.lease, v.holder, v.expiry_ns, v.epoch});
-  });
-  std::vector<std::uint32_t> order(found.size());
-  for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&found](std::uint32_t a, std::uint32_t b) {
-    return std::memcmp(&found[a], &found[b], 3 * sizeof(NameWords)) < 0;
-  });
-  for (std::uint32_t i : order) {
-    const Held& h = found[i];
-    out->emplace_hint(out->end(), Key{h.ns.ToString(), h.model_uuid.ToString(), h.lease.ToString()},
-                      Info{h.holder.ToString(), internal::ToTimePoint(h.expiry_ns), h.epoch});
+  struct Group {
+    NameWords ns, model_uuid;  // Contiguous: ordered as one 128-byte string.
+  };
+  static_assert(sizeof(Group) == 2 * sizeof(NameWords));
+  struct GroupLess {
+    bool operator()(const Group& a, const Group& b) const {
+      return std::memcmp(&a, &b, sizeof(Group)) < 0;
+    }
+  };
+  std::map<Group, std::uint32_t, GroupLess> ids;  // Group -> index into `groups`.
+  std::vector<const Group*> groups;
+  if (ns_model != nullptr) {
+    auto it = ids.emplace(Group{ns_model[0], ns_model[1]}, 0).first;
+    groups.push_back(&it->first);
   }
+  const std::uint64_t hint = table.OccupiedHint();
+  std::vector<Held> found;
+  found.reserve(hint);
+  std::uint32_t last = 0;  // The group of the previous lease: usually this one's too.
+  std::error_code ec = table.ForEachHeld(now, ns_model, [&](const internal::HeldView& v) {
+    if (ns_model == nullptr && (groups.empty() || !(groups[last]->ns == v.ns &&
+                                                    groups[last]->model_uuid == v.model_uuid))) {
+      auto [it, inserted] =
+          ids.emplace(Group{v.ns, v.model_uuid}, static_cast<std::uint32_t>(groups.size()));
+      if (inserted) groups.push_back(&it->first);
+      last = it->second;
+    }
+    found.push_back(Held{v.lease, v.holder, v.expiry_ns, v.epoch, last});
+  });
+  // Ranks of the groups in key order, and their names as strings, once each.
+  std::vector<std::uint32_t> rank(groups.size());
+  std::vector<std::pair<std::string, std::string>> names;
+  names.reserve(groups.size());
+  for (const auto& [group, id] : ids) {
+    rank[id] = static_cast<std::uint32_t>(names.size());
+    names.emplace_back(NameView(group.ns), NameView(group.model_uuid));
+  }
+  std::vector<SortKey> order;
+  order.reserve(found.size());
+  for (std::size_t i = 0; i < found.size(); ++i) {
+    order.push_back(MakeSortKey(found[i].lease, rank[found[i].group], i));
+  }
+  SortByName(order, [&found](std::uint32_t i) -> const NameWords& { return found[i].lease; });
+  // Merged into *out (see LeaseHolders): entries whose key it already holds
+  // keep their node and strings.
+  auto it = out->begin();
+  for (std::size_t n = 0; n < order.size(); ++n) {
+    if (n + kPrefetchAhead < order.size()) Prefetch(&found[order[n + kPrefetchAhead].index]);
+    const SortKey& k = order[n];
+    const Held& h = found[k.index];
+    const auto& [ns, model] = names[k.group];
+    const std::string_view lease = NameView(h.lease);
+    auto compare = [&](const Key& key) {
+      if (int c = key.ns.compare(ns)) return c;
+      if (int c = key.model_uuid.compare(model)) return c;
+      return std::string_view(key.lease).compare(lease);
+    };
+    int c = 1;
+    while (it != out->end() && (c = compare(it->first)) < 0) it = out->erase(it);
+    if (it != out->end() && c == 0) {
+      it->second.holder.assign(NameView(h.holder));
+      it->second.expiry = internal::ToTimePoint(h.expiry_ns);
+      it->second.epoch = h.epoch;
+      ++it;
+    } else {
+      out->emplace_hint(
+          it, Key{ns, model, std::string(lease)},
+          Info{std::string(NameView(h.holder)), internal::ToTimePoint(h.expiry_ns), h.epoch});
+    }
+  }
+  out->erase(it, out->end());
   return ec;
 }
 
@@ -271,9 +351,9 @@ std::error_code ShmStore::WaitUntilFree(const Key& key, std::stop_token stop,
 }
 
 std::error_code ShmStore::Leases(LeaseMap* out, std::span<const Key> keys) const {
-  out->clear();
   const std::int64_t now = impl_->table.Now();
   if (!keys.empty()) {
+    out->clear();
     for (const Key& key : keys) {
       if (std::error_code ec = key.Validate()) return ec;
       SlotView v;
@@ -293,11 +373,64 @@ std::error_code ShmStore::Leases(LeaseMap* out, std::span<const Key> keys) const
 
 std::error_code ShmStore::LeaseGroup(std::string_view ns, std::string_view model_uuid,
                                      LeaseMap* out) const {
-  out->clear();
-  if (std::error_code ec = ValidateName(ns)) return ec;
-  if (std::error_code ec = ValidateName(model_uuid)) return ec;
+  if (std::error_code ec = ValidateName(ns); ec || (ec = ValidateName(model_uuid))) {
+    out->clear();
+    return ec;
+  }
   const NameWords want[2] = {NameWords::From(ns), NameWords::From(model_uuid)};
   return CollectHeld(impl_->table, impl_->table.Now(), want, out);
+}
+
+// Reader::Leases through the table directly: no Key or Info per lease, only
+// the lease and holder names copied out of the group's held slots (compared
+// in place for the group), sorted, and merged into *out in order.
+std::error_code ShmStore::LeaseHolders(std::string_view ns, std::string_view model_uuid,
+                                       std::map<std::string, std::string>* out) const {
+  if (std::error_code ec = ValidateName(ns); ec || (ec = ValidateName(model_uuid))) {
+    out->clear();
+    return ec;
+  }
+  const NameWords want[2] = {NameWords::From(ns), NameWords::From(model_uuid)};
+  struct Holding {
+    NameWords lease, holder;
+  };
+  std::vector<Holding> found;
+  std::vector<SortKey> order;
+  const std::uint64_t hint = impl_->table.OccupiedHint();
+  found.reserve(hint);
+  order.reserve(hint);
+  const internal::Table& table = impl_->table;
+  if (std::error_code ec = table.ForEachHeld(table.Now(), want, [&](const internal::HeldView& v) {
+        order.push_back(MakeSortKey(v.lease, 0, found.size()));
+        found.push_back(Holding{v.lease, v.holder});
+      })) {
+    out->clear();
+    return ec;  // As LeaseGroup's callers saw it: an error and no leases.
+  }
+  SortByName(order, [&found](std::uint32_t i) -> const NameWords& { return found[i].lease; });
+  // *out is replaced by merging, in one ordered walk: an entry it already
+  // holds keeps its node and strings (a caller polling with the same map
+  // allocates nothing for leases that stayed), the others are erased or
+  // inserted where the walk is. From an empty map this is appending.
+  auto it = out->begin();
+  for (std::size_t n = 0; n < order.size(); ++n) {
+    if (n + kPrefetchAhead < order.size()) Prefetch(&found[order[n + kPrefetchAhead].index]);
+    const Holding& h = found[order[n].index];
+    const std::string_view lease = NameView(h.lease);
+    int c = 1;
+    while (it != out->end() && (c = std::string_view(it->first).compare(lease)) < 0) {
+      it = out->erase(it);
+    }
+    if (it != out->end() && c == 0) {
+      it->second.assign(NameView(h.holder));
+      ++it;
+    } else {
+      out->emplace_hint(it, std::piecewise_construct, std::forward_as_tuple(lease),
+                        std::forward_as_tuple(NameView(h.holder)));
+    }
+  }
+  out->erase(it, out->end());
+  return {};
 }
 
 std::error_code ShmStore::Pinned(PinMap* out) const {

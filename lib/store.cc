@@ -3,7 +3,10 @@
 #include "shmlease/store.h"
 
 #include <condition_variable>
+#include <map>
 #include <mutex>
+#include <string>
+#include <utility>
 
 #include "shmlease/errors.h"
 
@@ -61,6 +64,16 @@ std::error_code Store::CheckLease(const Key& key, std::string_view holder, Token
   auto it = leases.find(key);
   return it != leases.end() && it->second.holder == holder ? std::error_code{}
                                                            : make_error_code(Errc::not_held);
+}
+
+std::error_code Store::LeaseHolders(std::string_view ns, std::string_view model_uuid,
+                                    std::map<std::string, std::string>* out) const {
+  out->clear();
+  LeaseMap group;
+  if (std::error_code ec = LeaseGroup(ns, model_uuid, &group)) return ec;
+  // `group` is sorted by key, hence (one namespace and model) by lease name.
+  for (auto& [key, info] : group) out->emplace_hint(out->end(), key.lease, std::move(info.holder));
+  return {};
 }
 
 std::error_code Store::WaitUntilFree(const Key& key, std::stop_token stop,

@@ -1,6 +1,7 @@
 #include "table.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 #include "clock.h"
@@ -54,6 +55,9 @@ const NameWords& ViewName(const SlotView& v, std::size_t i) {
 constexpr int kSeqlockSpins = 1 << 14;
 
 inline void CpuRelax() { __builtin_ia32_pause(); }
+
+// How far ahead of its reading a table walk prefetches a slot's names.
+constexpr std::uint64_t kPrefetchSlots = 8;
 
 }  // namespace
 
@@ -271,6 +275,83 @@ std::error_code Table::ForEachOccupied(
     if (v.occupied()) fn(i, v);
   }
   return {};
+}
+
+Table::HeldRead Table::ReadHeld(std::uint64_t i, std::int64_t now, const NameWords* ns_model,
+                                HeldView* out) const {
+  const SlotHot& h = hot_[i];
+  const SlotCold& c = cold_[i];
+  for (int spin = 0; spin < kSeqlockSpins; ++spin) {
+    // ReadSlot's protocol (see there for the fences), with the names read
+    // only once the hot line says the slot is held.
+    const std::uint32_t s1 = h.seq.load(std::memory_order_acquire);
+    if (s1 & 1) {
+      CpuRelax();
+      continue;
+    }
+    const std::uint32_t st = h.state.load(std::memory_order_relaxed);
+    const std::uint64_t epoch = h.epoch.load(std::memory_order_relaxed);
+    const std::int64_t expiry = h.expiry_ns.load(std::memory_order_relaxed);
+    const std::uint32_t pins = h.pin_count.load(std::memory_order_relaxed);
+    // SlotView::HeldAt on the hot line.
+    bool held = (st & (kOccupied | kHeld)) == (kOccupied | kHeld) && (pins > 0 || now < expiry);
+    if (held && ns_model != nullptr) {
+      held = Equals(c.ns, ns_model[0]) && Equals(c.model_uuid, ns_model[1]);
+    }
+    if (held) {
+      if (ns_model == nullptr) {
+        out->ns = Load(c.ns);
+        out->model_uuid = Load(c.model_uuid);
+      }
+      out->lease = Load(c.lease);
+      out->holder = Load(c.holder);
+    }
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (h.seq.load(std::memory_order_relaxed) != s1) continue;
+    if (!held) return HeldRead::kNotHeld;
+    out->epoch = epoch;
+    out->expiry_ns = expiry;
+    return HeldRead::kHeld;
+  }
+  return HeldRead::kBusy;
+}
+
+std::error_code Table::ForEachHeld(std::int64_t now, const NameWords* ns_model,
+                                   const std::function<void(const HeldView&)>& fn) const {
+  HeldView v;
+  for (std::uint64_t i = 0; i < slots_; ++i) {
+    // The hot lines stream in by themselves; the names of occupied slots are
+    // a few lines every 768 bytes, which the hardware does not fetch ahead:
+    // asking for them a few slots early overlaps the misses.
+    if (const std::uint64_t j = i + kPrefetchSlots;
+        j < slots_ && (hot_[j].state.load(std::memory_order_relaxed) & kOccupied)) {
+      __builtin_prefetch(&cold_[j].ns);
+      __builtin_prefetch(&cold_[j].model_uuid);
+      __builtin_prefetch(&cold_[j].lease);
+      __builtin_prefetch(&cold_[j].holder);
+    }
+    if (!(hot_[i].state.load(std::memory_order_relaxed) & kOccupied)) continue;
+    HeldRead r = ReadHeld(i, now, ns_model, &v);
+    if (r == HeldRead::kBusy) {
+      // As in ForEachOccupied: a dead writer's slot is repaired through the
+      // lock; a read-only mapping cannot tell dead from stopped.
+      if (segment_.read_only()) return Errc::timeout;
+      if (std::error_code ec = Repair(lock_timeout_ns_)) return ec;
+      // The lock was free and recovery ran: a slot still torn is damage.
+      if (hot_[i].seq.load(std::memory_order_relaxed) & 1) return Errc::corrupt_segment;
+      r = ReadHeld(i, now, ns_model, &v);
+      if (r == HeldRead::kBusy) return Errc::corrupt_segment;
+    }
+    if (r == HeldRead::kHeld) fn(v);
+  }
+  return {};
+}
+
+std::uint64_t Table::OccupiedHint() const {
+  // Written by lock holders with plain stores; read once, atomically on our side.
+  const std::uint64_t used =
+      std::atomic_ref<std::uint64_t>(header_.used).load(std::memory_order_relaxed);
+  return std::min(used, capacity_);  // Writers keep used <= capacity.
 }
 
 // ---------------------------------------------------------------- writers

@@ -531,12 +531,21 @@ TEST_F(HostileFile, TornSlotIsCorruptForWritersAndNeverWritten) {
   EXPECT_EQ(s->Snapshot(&entries), Errc::corrupt_segment);
   PinMap pins;
   EXPECT_EQ(s->Pinned(&pins), Errc::corrupt_segment);
+  const Key held_key = K("held");
+  LeaseMap leases;
+  EXPECT_EQ(s->Leases(&leases), Errc::corrupt_segment);
+  EXPECT_EQ(s->LeaseGroup(held_key.ns, held_key.model_uuid, &leases), Errc::corrupt_segment);
+  std::map<std::string, std::string> holders{{"stale", "x"}};
+  EXPECT_EQ(s->LeaseHolders(held_key.ns, held_key.model_uuid, &holders), Errc::corrupt_segment);
+  EXPECT_TRUE(holders.empty());
   EXPECT_EQ(Token(s, K("held"), "holder").Check(), Errc::not_held);
   ShmStoreOptions ro = TestOptions(path, false, 4);
   ro.read_only = true;
   auto reader = MustOpen(ro);
   ASSERT_TRUE(reader);
   EXPECT_EQ(reader->Snapshot(&entries), Errc::timeout);  // It cannot tell stopped from dead.
+  EXPECT_EQ(reader->Leases(&leases), Errc::timeout);
+  EXPECT_EQ(reader->LeaseHolders(held_key.ns, held_key.model_uuid, &holders), Errc::timeout);
   std::vector<std::string> problems;
   EXPECT_EQ(s->Fsck(&problems), Errc::corrupt_segment);
   s.reset();

@@ -110,6 +110,8 @@ class ShmStore final : public Store {
                            std::stop_token stop = {}) override;
   std::error_code UnpinLease(const Key& key, std::string_view entity,
                              std::stop_token stop = {}) override;
+  std::error_code LeaseHolders(std::string_view ns, std::string_view model_uuid,
+                               std::map<std::string, std::string>* out) const override;
   std::error_code Pinned(PinMap* out) const override;
   std::error_code ClaimOrExtendLease(const Key& key, const Request& req, Info* current = nullptr,
                                      std::stop_token stop = {}) override;

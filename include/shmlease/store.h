@@ -106,6 +106,15 @@ class Store {
   virtual std::error_code CheckLease(const Key& key, std::string_view holder,
                                      TokenCache* cache) const;
 
+  // Replaces *out with lease name -> holder for the held leases of one
+  // namespace and model (those LeaseGroup returns): what Reader::Leases
+  // answers. Fails as LeaseGroup does, leaving *out empty. The default is
+  // built on LeaseGroup; ShmStore reads its table directly and keeps the
+  // entries of *out that are still current, so that a caller polling with
+  // the same map allocates only for what changed.
+  virtual std::error_code LeaseHolders(std::string_view ns, std::string_view model_uuid,
+                                       std::map<std::string, std::string>* out) const;
+
   // Blocks until `key` is not held. Calls `started` (if set) once the wait is
   // registered, so that a caller can order another action after it. Returns
   // success when free; Errc::wait_cancelled when `stop` is requested first.

@@ -1,0 +1,406 @@
+// Listing held leases: Reader::Leases (Store::LeaseHolders), Store::LeaseGroup
+// and Store::Leases over a table shared by several namespaces and models.
+// ShmStore reads these straight from the table, sorts the names itself and
+// merges into the caller's map; every result here is checked against a map
+// built independently, fresh and merged into maps holding older or unrelated
+// entries (a merge fed out of order would lose or keep the wrong entries).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "../lib/name_order.h"
+#include "shmlease/shmlease.h"
+#include "test_util.h"
+
+namespace shmlease {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::MustOpen;
+using testing::ScopedSegmentName;
+using testing::TestOptions;
+
+using Holders = std::map<std::string, std::string>;
+
+// A Store that answers Juju's eight through a ShmStore and leaves everything
+// else to Store's defaults: Reader::Leases then goes through the default
+// LeaseHolders (built on LeaseGroup).
+class EightOnlyStore final : public Store {
+ public:
+  explicit EightOnlyStore(std::shared_ptr<ShmStore> s) : s_(std::move(s)) {}
+  std::error_code ClaimLease(const Key& k, const Request& r, std::stop_token st) override {
+    return s_->ClaimLease(k, r, st);
+  }
+  std::error_code ExtendLease(const Key& k, const Request& r, std::stop_token st) override {
+    return s_->ExtendLease(k, r, st);
+  }
+  std::error_code RevokeLease(const Key& k, std::string_view h, std::stop_token st) override {
+    return s_->RevokeLease(k, h, st);
+  }
+  std::error_code Leases(LeaseMap* out, std::span<const Key> keys) const override {
+    return s_->Leases(out, keys);
+  }
+  std::error_code LeaseGroup(std::string_view ns, std::string_view model,
+                             LeaseMap* out) const override {
+    return s_->LeaseGroup(ns, model, out);
+  }
+  std::error_code PinLease(const Key& k, std::string_view e, std::stop_token st) override {
+    return s_->PinLease(k, e, st);
+  }
+  std::error_code UnpinLease(const Key& k, std::string_view e, std::stop_token st) override {
+    return s_->UnpinLease(k, e, st);
+  }
+  std::error_code Pinned(PinMap* out) const override { return s_->Pinned(out); }
+
+ private:
+  std::shared_ptr<ShmStore> s_;
+};
+
+class LeaseListing : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = MustOpen(TestOptions(seg_.name(), /*fake_clock=*/true, /*capacity=*/2048));
+    ASSERT_TRUE(store_);
+  }
+
+  void Claim(const Key& key, const std::string& holder, std::chrono::nanoseconds d = 10s) {
+    ASSERT_FALSE(store_->ClaimLease(key, Request{holder, d})) << key.lease;
+    claimed_[key] = holder;
+  }
+
+  // What the table should list, from the claims this test made and kept.
+  Holders ExpectedGroup(const std::string& ns, const std::string& model) const {
+    Holders want;
+    for (const auto& [key, holder] : claimed_) {
+      if (key.ns == ns && key.model_uuid == model) want[key.lease] = holder;
+    }
+    return want;
+  }
+
+  // Reader::Leases of one group through ShmStore and through Store's default,
+  // each into a fresh map, a map holding the previous answer, and a map of
+  // stale and unrelated entries; LeaseGroup and Leases agree with it.
+  void ExpectGroup(const std::string& ns, const std::string& model, const Holders& want) {
+    SCOPED_TRACE(ns + "/" + model);
+    std::error_code ec;
+    Manager direct(store_);
+    Manager generic(std::make_shared<EightOnlyStore>(store_));
+    for (Manager* m : {&direct, &generic}) {
+      auto reader = m->Reader(ns, model, ec);
+      ASSERT_FALSE(ec);
+      Holders got;
+      ASSERT_FALSE(reader->Leases(&got));
+      EXPECT_EQ(got, want);
+      ASSERT_FALSE(reader->Leases(&got));  // Merged into its own previous answer.
+      EXPECT_EQ(got, want);
+      Holders stale = StaleHolders(want);
+      ASSERT_FALSE(reader->Leases(&stale));
+      EXPECT_EQ(stale, want);
+    }
+    LeaseMap group;
+    ASSERT_FALSE(store_->LeaseGroup(ns, model, &group));
+    Holders from_group;
+    for (const auto& [key, info] : group) {
+      EXPECT_EQ(key.ns, ns);
+      EXPECT_EQ(key.model_uuid, model);
+      from_group[key.lease] = info.holder;
+    }
+    EXPECT_EQ(from_group, want);
+  }
+
+  // Every held lease through ShmStore::Leases (fresh and merged into stale
+  // maps) equals the per-key answers, and lists exactly `want`.
+  void ExpectAll(const std::map<Key, std::string>& want) {
+    LeaseMap all;
+    ASSERT_FALSE(store_->Leases(&all));
+    std::map<Key, std::string> holders;
+    std::vector<Key> keys;
+    for (const auto& [key, info] : all) {
+      holders[key] = info.holder;
+      keys.push_back(key);
+    }
+    EXPECT_EQ(holders, want);
+    LeaseMap by_key;
+    ASSERT_FALSE(store_->Leases(&by_key, keys));
+    EXPECT_EQ(by_key, all);  // Same holders, expiries and epochs.
+    LeaseMap again = all;
+    ASSERT_FALSE(store_->Leases(&again));
+    EXPECT_EQ(again, all);
+    LeaseMap stale;
+    for (const auto& [key, info] : all) {
+      stale[key] = Info{"old-" + info.holder, info.expiry - 1s, info.epoch + 1000};
+      stale[Key{key.ns, key.model_uuid, key.lease + "-gone"}] = info;
+      stale[Key{key.ns + "-gone", key.model_uuid, key.lease}] = info;
+    }
+    stale[Key{"!", "!", "!"}] = Info{"first", {}, 1};
+    stale[Key{"~~", "~~", "~~"}] = Info{"last", {}, 1};
+    ASSERT_FALSE(store_->Leases(&stale));
+    EXPECT_EQ(stale, all);
+  }
+
+  // Entries around, between and equal to `want`'s, with other holders.
+  static Holders StaleHolders(const Holders& want) {
+    Holders stale{{"!", "x"}, {"~~~", "x"}, {"", "x"}};
+    for (const auto& [lease, holder] : want) {
+      stale[lease] = "old-" + holder;
+      stale[lease + "-gone"] = "x";
+      stale[lease.substr(0, lease.size() - 1)] = "x";
+    }
+    return stale;
+  }
+
+  ScopedSegmentName seg_;
+  std::shared_ptr<ShmStore> store_;
+  std::map<Key, std::string> claimed_;
+};
+
+// Names that sort by their late bytes: prefixes of each other, sharing their
+// first 8 and 16 bytes (the sort's cheap keys), 64 bytes long, and bytes
+// above 0x7F (which sort after ASCII, as unsigned chars).
+std::vector<std::string> TrickyNames() {
+  const std::string p16 = "0123456789abcdef";
+  std::vector<std::string> names = {
+      "a",
+      "ab",
+      "abc",
+      "abd",
+      "b",
+      "lease-0",
+      "lease-00",
+      "lease-000",
+      "lease-1",
+      p16.substr(0, 8),
+      p16.substr(0, 8) + "z",
+      p16.substr(0, 15),
+      p16,
+      p16 + "0",
+      p16 + "-",
+      p16 + "A",
+      p16 + "a",
+      p16 + "\xc3\xa9",
+      p16 + std::string(48, 'x'),
+      p16 + std::string(47, 'x'),
+      p16 + std::string(47, 'x') + "y",
+      p16 + std::string(47, 'x') + "w",
+      std::string(64, 'z'),
+      std::string(63, 'z'),
+      std::string(63, 'z') + "y",
+      std::string(56, 'z'),
+      std::string(56, 'z') + "a",
+      "\xc3\xa9t\xc3\xa9",
+      "\xff",
+      "~",
+  };
+  return names;
+}
+
+TEST_F(LeaseListing, OnlyTheGroupsLeasesWithTheirHoldersAmongSeveralModelsAndNamespaces) {
+  const std::vector<std::pair<std::string, std::string>> groups = {
+      {"ns", "model"},
+      {"ns", "model2"},
+      {"ns2", "model"},
+      {"ns", "mode"},  // A prefix of another group's model.
+      {"n", "model"},  // A prefix of another group's namespace.
+      {std::string(kSingularControllerNamespace), "5f1e0a4c-7d35-4c1b-9a2e-3b8d6c0f9e11"},
+  };
+  // The same lease names in several groups, with different holders.
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    for (int i = 0; i < 20; ++i) {
+      if ((i + g) % 3 == 0) continue;
+      Claim(Key{groups[g].first, groups[g].second, "lease-" + std::to_string(i)},
+            "holder-" + std::to_string(g) + "-" + std::to_string(i % 4));
+    }
+  }
+  for (const auto& [ns, model] : groups) ExpectGroup(ns, model, ExpectedGroup(ns, model));
+  ExpectGroup("ns", "nobody", {});
+  ExpectGroup("nobody", "model", {});
+  ExpectAll(claimed_);
+}
+
+TEST_F(LeaseListing, ExpiredAndRevokedLeasesAreLeftOutPinnedExpiredOnesAreHeld) {
+  Claim(Key{"ns", "model", "expired"}, "h1", 1s);
+  Claim(Key{"ns", "model", "held"}, "h2", 10s);
+  Claim(Key{"ns", "model", "revoked"}, "h3", 10s);
+  Claim(Key{"ns", "model", "pinned-expired"}, "h4", 1s);
+  Claim(Key{"ns", "model", "revoked-pinned"}, "h5", 10s);
+  ASSERT_FALSE(store_->PinLease(Key{"ns", "model", "pinned-expired"}, "entity"));
+  ASSERT_FALSE(store_->PinLease(Key{"ns", "model", "revoked-pinned"}, "entity"));
+  ASSERT_FALSE(store_->PinLease(Key{"ns", "model", "pinned-never-held"}, "entity"));
+  ASSERT_FALSE(store_->RevokeLease(Key{"ns", "model", "revoked"}, "h3"));
+  ASSERT_FALSE(store_->RevokeLease(Key{"ns", "model", "revoked-pinned"}, "h5"));
+  // Another group's expired and held leases change nothing here.
+  Claim(Key{"ns", "other", "expired"}, "o1", 1s);
+  Claim(Key{"ns", "other", "held"}, "o2", 10s);
+  ASSERT_FALSE(store_->AdvanceFakeClock(2s));
+
+  const Holders want{{"held", "h2"}, {"pinned-expired", "h4"}};
+  ExpectGroup("ns", "model", want);
+  ExpectGroup("ns", "other", Holders{{"held", "o2"}});
+  ExpectAll({{Key{"ns", "model", "held"}, "h2"},
+             {Key{"ns", "model", "pinned-expired"}, "h4"},
+             {Key{"ns", "other", "held"}, "o2"}});
+
+  // The same answer as LeaseGroup gave before this change: held means held
+  // and unexpired, or held and pinned.
+  LeaseMap group;
+  ASSERT_FALSE(store_->LeaseGroup("ns", "model", &group));
+  ASSERT_EQ(group.size(), 2u);
+  EXPECT_LT(group.at(Key{"ns", "model", "pinned-expired"}).expiry, store_->Now());
+
+  // Once the last pin goes, the expired lease is gone from the listing too.
+  ASSERT_FALSE(store_->UnpinLease(Key{"ns", "model", "pinned-expired"}, "entity"));
+  ExpectGroup("ns", "model", Holders{{"held", "h2"}});
+}
+
+TEST_F(LeaseListing, NamesSortedByEveryByteFewAndMany) {
+  // Few names (a comparison sort) in one group, many (a radix sort on their
+  // first 16 bytes, then the rest) in another.
+  const std::vector<std::string> tricky = TrickyNames();
+  std::mt19937 rng(7);
+  std::vector<std::string> few = tricky;
+  std::shuffle(few.begin(), few.end(), rng);
+  for (std::size_t i = 0; i < few.size(); ++i) {
+    Claim(Key{"ns", "few", few[i]}, "h" + std::to_string(i));
+  }
+  std::set<std::string> many(tricky.begin(), tricky.end());
+  const std::string p16 = "0123456789abcdef";
+  for (int i = 0; i < 300; ++i) {
+    many.insert("lease-" + std::to_string(i));
+    many.insert(p16 + std::to_string(i * 7919 % 1000));
+    many.insert(std::to_string(i) + p16);
+  }
+  std::vector<std::string> shuffled(many.begin(), many.end());
+  std::shuffle(shuffled.begin(), shuffled.end(), rng);
+  ASSERT_LT(shuffled.size(), 2048u);
+  for (std::size_t i = 0; i < shuffled.size(); ++i) {
+    Claim(Key{"ns", "many", shuffled[i]}, "holder-" + std::to_string(i % 5));
+  }
+  ExpectGroup("ns", "few", ExpectedGroup("ns", "few"));
+  ExpectGroup("ns", "many", ExpectedGroup("ns", "many"));
+  ExpectAll(claimed_);
+}
+
+TEST_F(LeaseListing, SixtyFourByteNamespacesModelsLeasesAndHolders) {
+  const std::string n64(64, 'n'), m64(64, 'm'), h64(64, 'h');
+  // Groups whose names are prefixes of each other at and around word ends.
+  const std::vector<std::pair<std::string, std::string>> groups = {
+      {n64, m64},
+      {n64.substr(0, 63), m64},
+      {n64.substr(0, 56), m64},
+      {n64, m64.substr(0, 63)},
+      {n64, m64.substr(0, 8)},
+  };
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    Claim(Key{groups[g].first, groups[g].second, std::string(64, 'l')}, h64);
+    Claim(Key{groups[g].first, groups[g].second, std::string(63, 'l') + std::to_string(g)},
+          h64.substr(0, 60) + std::to_string(g));
+  }
+  for (const auto& [ns, model] : groups) ExpectGroup(ns, model, ExpectedGroup(ns, model));
+  ExpectAll(claimed_);
+}
+
+TEST_F(LeaseListing, MergingIntoThePreviousAnswerFollowsChanges) {
+  std::error_code ec;
+  Manager manager(store_);
+  auto reader = manager.Reader("ns", "model", ec);
+  ASSERT_FALSE(ec);
+  for (int i = 0; i < 100; ++i) Claim(Key{"ns", "model", "l" + std::to_string(i)}, "a", 5s);
+  Holders got;
+  ASSERT_FALSE(reader->Leases(&got));
+  EXPECT_EQ(got, ExpectedGroup("ns", "model"));
+  LeaseMap all;
+  ASSERT_FALSE(store_->Leases(&all));
+  // Half expire, some are revoked and claimed by someone else, new ones come.
+  ASSERT_FALSE(store_->AdvanceFakeClock(3s));
+  for (int i = 0; i < 100; i += 2) {
+    ASSERT_FALSE(
+        store_->ExtendLease(Key{"ns", "model", "l" + std::to_string(i)}, Request{"a", 10s}));
+  }
+  ASSERT_FALSE(store_->AdvanceFakeClock(3s));
+  for (int i = 1; i < 100; i += 2) claimed_.erase(Key{"ns", "model", "l" + std::to_string(i)});
+  for (int i = 0; i < 100; i += 10) {
+    const Key key{"ns", "model", "l" + std::to_string(i)};
+    ASSERT_FALSE(store_->RevokeLease(key, "a"));
+    Claim(key, "b");
+  }
+  for (int i = 0; i < 30; ++i) Claim(Key{"ns", "model", "new" + std::to_string(i)}, "c");
+  ASSERT_FALSE(reader->Leases(&got));
+  EXPECT_EQ(got, ExpectedGroup("ns", "model"));
+  ASSERT_FALSE(store_->Leases(&all));  // Merged into the earlier answer.
+  LeaseMap fresh;
+  ASSERT_FALSE(store_->Leases(&fresh));
+  EXPECT_EQ(all, fresh);
+  ExpectAll(claimed_);
+}
+
+TEST_F(LeaseListing, InvalidNamesFailAndLeaveTheMapEmpty) {
+  Claim(Key{"ns", "model", "a"}, "h");
+  Holders out{{"stale", "x"}};
+  EXPECT_EQ(store_->LeaseHolders("bad name", "model", &out), Errc::invalid_name);
+  EXPECT_TRUE(out.empty());
+  out = {{"stale", "x"}};
+  EXPECT_EQ(store_->LeaseHolders("ns", std::string(65, 'm'), &out), Errc::name_too_long);
+  EXPECT_TRUE(out.empty());
+  LeaseMap group{{Key{"a", "b", "c"}, Info{}}};
+  EXPECT_EQ(store_->LeaseGroup("ns", "", &group), Errc::invalid_name);
+  EXPECT_TRUE(group.empty());
+  ASSERT_FALSE(store_->LeaseHolders("ns", "model", &out));
+  EXPECT_EQ(out, (Holders{{"a", "h"}}));
+}
+
+// The sort itself (a std::map hides the order it is fed in): SortByName
+// orders (group, name) as the strings order, by comparisons below 64 keys
+// and by radix from there, with names sharing their first 16 bytes and
+// prefixes of each other; NameLength is strnlen.
+TEST(NameOrder, SortByNameOrdersAsStringsFewAndMany) {
+  using internal::NameWords;
+  using internal::SortKey;
+  std::vector<std::string> names = TrickyNames();
+  const std::string p16 = "0123456789abcdef";
+  std::mt19937 rng(11);
+  for (std::size_t count :
+       {std::size_t{5}, names.size(), std::size_t{63}, std::size_t{64}, std::size_t{500}}) {
+    SCOPED_TRACE(count);
+    while (names.size() < count) {
+      names.push_back(names.size() % 2 ? p16 + std::to_string(rng() % 100000)
+                                       : "lease-" + std::to_string(rng() % 100000));
+    }
+    std::vector<std::pair<std::uint32_t, std::string>> want;
+    std::vector<NameWords> stored;
+    std::vector<SortKey> keys;
+    for (std::size_t i = 0; i < count; ++i) {
+      const std::uint32_t group = static_cast<std::uint32_t>(rng() % 3) * 0x01010101u;
+      want.emplace_back(group, names[i]);
+      stored.push_back(NameWords::From(names[i]));
+      keys.push_back(internal::MakeSortKey(stored.back(), group, i));
+    }
+    std::shuffle(keys.begin(), keys.end(), rng);
+    internal::SortByName(keys,
+                         [&stored](std::uint32_t i) -> const NameWords& { return stored[i]; });
+    std::vector<std::pair<std::uint32_t, std::string>> got;
+    for (const SortKey& k : keys) got.emplace_back(k.group, names[k.index]);
+    std::stable_sort(want.begin(), want.end());
+    EXPECT_EQ(got, want);
+  }
+}
+
+TEST(NameOrder, NameLengthIsStrnlen) {
+  for (std::size_t len = 0; len <= kMaxNameLength; ++len) {
+    for (char c : {'a', '\x01', '\x80', '\xff'}) {
+      const internal::NameWords n = internal::NameWords::From(std::string(len, c));
+      EXPECT_EQ(internal::NameLength(n), len);
+      EXPECT_EQ(internal::NameView(n), std::string(len, c));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace shmlease
