@@ -391,10 +391,10 @@ std::error_code ShmStore::LeaseHolders(std::string_view ns, std::string_view mod
     return ec;
   }
   const NameWords want[2] = {NameWords::From(ns), NameWords::From(model_uuid)};
-  struct Holding {
+  struct HolderOf {
     NameWords lease, holder;
   };
-  std::vector<Holding> found;
+  std::vector<HolderOf> found;
   std::vector<SortKey> order;
   const std::uint64_t hint = impl_->table.OccupiedHint();
   found.reserve(hint);
@@ -402,7 +402,7 @@ std::error_code ShmStore::LeaseHolders(std::string_view ns, std::string_view mod
   const internal::Table& table = impl_->table;
   if (std::error_code ec = table.ForEachHeld(table.Now(), want, [&](const internal::HeldView& v) {
         order.push_back(MakeSortKey(v.lease, 0, found.size()));
-        found.push_back(Holding{v.lease, v.holder});
+        found.push_back(HolderOf{v.lease, v.holder});
       })) {
     out->clear();
     return ec;  // As LeaseGroup's callers saw it: an error and no leases.
@@ -415,7 +415,7 @@ std::error_code ShmStore::LeaseHolders(std::string_view ns, std::string_view mod
   auto it = out->begin();
   for (std::size_t n = 0; n < order.size(); ++n) {
     if (n + kPrefetchAhead < order.size()) Prefetch(&found[order[n + kPrefetchAhead].index]);
-    const Holding& h = found[order[n].index];
+    const HolderOf& h = found[order[n].index];
     const std::string_view lease = NameView(h.lease);
     int c = 1;
     while (it != out->end() && (c = std::string_view(it->first).compare(lease)) < 0) {
