@@ -137,7 +137,9 @@ std::error_code CollectHeld(const internal::Table& table, std::int64_t now,
     int c = 1;
     while (it != out->end() && (c = compare(it->first)) < 0) it = out->erase(it);
     if (it != out->end() && c == 0) {
-      it->second.holder.assign(NameView(h.holder));
+      if (const std::string_view holder = NameView(h.holder); it->second.holder != holder) {
+        it->second.holder.assign(holder);
+      }
       it->second.expiry = internal::ToTimePoint(h.expiry_ns);
       it->second.epoch = h.epoch;
       ++it;
@@ -422,7 +424,10 @@ std::error_code ShmStore::LeaseHolders(std::string_view ns, std::string_view mod
       it = out->erase(it);
     }
     if (it != out->end() && c == 0) {
-      it->second.assign(NameView(h.holder));
+      // Usually the same holder as last time: compare, do not rewrite.
+      if (const std::string_view holder = NameView(h.holder); it->second != holder) {
+        it->second.assign(holder);
+      }
       ++it;
     } else {
       out->emplace_hint(it, std::piecewise_construct, std::forward_as_tuple(lease),
