@@ -21,7 +21,10 @@ inline constexpr const char* kFaultPoints[] = {
     "init-sized",         // After ftruncate and posix_fallocate.
     "init-header",        // After the header fields, before the mutex is initialised.
     "init-before-magic",  // Everything but the magic is written.
-    // Opening a segment left by an earlier boot, before its holders are cleared.
+    // Opening a segment left by an earlier boot: it saw the old boot id and let
+    // go of the flock, to take it exclusively (nothing held) ...
+    "stale-boot-seen",
+    // ... then, holding it exclusively, before it re-made the lock and cleared the holders.
     "stale-boot-before-reset",
     // Writers, with the robust mutex held.
     "lock-acquired",         // Locked (and recovered, if needed); nothing written yet.

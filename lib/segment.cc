@@ -85,8 +85,10 @@ bool FlockUntil(int fd, int how, std::int64_t deadline_ns) {
 }
 
 struct FlockGuard {
-  int fd;
-  ~FlockGuard() { flock(fd, LOCK_UN); }
+  int fd;  // -1 once the lock is handed on (see Segment::EndBootReset).
+  ~FlockGuard() {
+    if (fd >= 0) flock(fd, LOCK_UN);
+  }
 };
 
 }  // namespace
@@ -256,9 +258,42 @@ std::error_code Segment::MapAndCheck(const ShmStoreOptions& options, bool create
                       " was last used before this machine rebooted: its expiries are on "
                       "another clock; open it writable once to reset it");
     }
-    stale_boot_ = true;
+    // The reset re-makes the writers' lock, which a writer of the earlier
+    // boot may have left locked (its owner's thread id means nothing now,
+    // and no process of this boot will ever release it). That is only safe
+    // while nobody of this boot can use the lock: under the flock, taken
+    // exclusively. Several openers may have seen the old id under a shared
+    // flock; each lets go, then takes it exclusively and looks again: only
+    // the first finds the segment still stale.
+    flock(fd, LOCK_UN);
+    unlock.fd = -1;
+    SHMLEASE_FAULT_POINT("stale-boot-seen");
+    if (!FlockUntil(fd, LOCK_EX, deadline)) {
+      return Fail(Errc::segment_busy, detail,
+                  path_ +
+                      " is being reset after a reboot by another process that did not "
+                      "finish in time");
+    }
+    FlockGuard exclusive{fd};
+    // Between the two locks anyone could have changed the file: check it again.
+    if (fstat(fd, &st) != 0) return Fail(FromErrno(errno), detail, path_ + ": " + Errno(errno));
+    if (static_cast<std::uint64_t>(st.st_size) != region_.get_size()) {
+      return Fail(Errc::corrupt_segment, detail, path_ + " changed size while it was opened");
+    }
+    if (std::error_code ec = Validate(static_cast<std::uint64_t>(st.st_size), detail)) return ec;
+    if (!BootIdIsCurrent()) {
+      stale_boot_ = true;
+      holds_reset_flock_ = true;  // Kept until EndBootReset.
+      exclusive.fd = -1;
+    }
   }
   return {};
+}
+
+void Segment::EndBootReset() {
+  if (!holds_reset_flock_) return;
+  flock(fd(), LOCK_UN);
+  holds_reset_flock_ = false;
 }
 
 std::error_code Segment::Initialise(const ShmStoreOptions& options, std::string* detail) {

@@ -42,8 +42,13 @@ class Segment {
   const Geometry& geometry() const { return geometry_; }
   const std::string& path() const { return path_; }
   bool read_only() const { return read_only_; }
-  // The segment was last used on an earlier boot: its expiries mean nothing now.
+  // The segment was last used on an earlier boot: its expiries mean nothing
+  // now. Open then returns holding the segment's flock exclusively, so that
+  // nobody else on this boot uses it before it is reset: the caller resets it
+  // (Table::ResetAfterReboot), then calls EndBootReset.
   bool stale_boot() const { return stale_boot_; }
+  // Releases the flock Open kept for the reset. Safe to call more than once.
+  void EndBootReset();
   // Reads the header's boot id again: false once any process has reset the
   // segment for this boot. Call with the writers' lock held to act on it.
   bool BootIdIsCurrent() const;
@@ -62,6 +67,7 @@ class Segment {
   bool is_file_ = false;
   bool read_only_ = false;
   bool stale_boot_ = false;
+  bool holds_reset_flock_ = false;
   std::string path_;
   boost::interprocess::shared_memory_object shm_;
   boost::interprocess::file_mapping file_;

@@ -127,7 +127,9 @@ std::error_code CollectHeld(const internal::Table& table, std::int64_t now,
     if (n + kPrefetchAhead < order.size()) Prefetch(&found[order[n + kPrefetchAhead].index]);
     const SortKey& k = order[n];
     const Held& h = found[k.index];
-    const auto& [ns, model] = names[k.group];
+    // Not a structured binding: clang (the fuzz build) cannot capture one.
+    const std::string& ns = names[k.group].first;
+    const std::string& model = names[k.group].second;
     const std::string_view lease = NameView(h.lease);
     auto compare = [&](const Key& key) {
       if (int c = key.ns.compare(ns)) return c;
@@ -167,10 +169,14 @@ std::shared_ptr<ShmStore> OpenStore(
   auto impl = std::make_unique<ShmStore::Impl>(std::move(segment), options.lock_timeout.count());
   if (impl->segment->stale_boot()) {
     SHMLEASE_FAULT_POINT("stale-boot-before-reset");
-    // Expiries from an earlier boot are on another timeline: clear the holders,
-    // keep pins, and record this boot (all under the lock, see ClearAllHolders).
-    if (std::error_code clear = impl->table.ClearAllHolders()) {
-      ec = clear;
+    // Expiries from an earlier boot are on another timeline: re-make the
+    // writers' lock, finish a write the reboot cut short, clear the holders,
+    // keep pins, and record this boot (see ResetAfterReboot). Open returned
+    // holding the segment's flock for this, exclusively.
+    std::error_code reset = impl->table.ResetAfterReboot();
+    impl->segment->EndBootReset();
+    if (reset) {
+      ec = reset;
       if (detail)
         *detail = impl->segment->path() + " comes from an earlier boot and could not be reset";
       return nullptr;

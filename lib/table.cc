@@ -702,13 +702,25 @@ std::error_code Table::Unpin(const KeyWords& key, const NameWords& entity,
   return {};
 }
 
-std::error_code Table::ClearAllHolders() {
+std::error_code Table::ResetAfterReboot() {
+  // Nobody of this boot can hold or wait for the lock: every process that
+  // opens this segment passes through the flock this caller holds
+  // exclusively, and none has finished opening it since the reboot (it
+  // would have reset it). Whoever the lock word names is of the earlier
+  // boot: its thread id may even belong to a live process now, so the
+  // robust mutex would never report it dead. pthread_mutex_init over it is
+  // the reset that reboot should have been.
+  if (!RobustMutex::Init(&header_.mutex)) return Errc::corrupt_segment;
   WriteLock lock(*this, lock_timeout_ns_, std::stop_token{});
   if (lock.error()) return lock.error();
-  // Several processes may have seen the old boot id when they opened the
-  // segment; only the first to get here resets it. Deciding under the lock
-  // keeps a later one from clearing leases claimed since, on this boot.
-  if (segment_.BootIdIsCurrent()) return {};
+  if (segment_.BootIdIsCurrent()) return {};  // Opened under the flock: cannot happen.
+  // A writer cut short by the reboot: what its owner's death would have
+  // triggered (the fresh mutex reports no dead owner).
+  const Journal& j = header_.journal;
+  if (j.committed.load(std::memory_order_acquire) == 1 ||
+      (j.slot_index < slots_ && (hot_[j.slot_index].seq.load(std::memory_order_relaxed) & 1))) {
+    Recover();
+  }
   SlotView v;
   for (std::uint64_t i = 0; i < slots_; ++i) {
     if (!(hot_[i].state.load(std::memory_order_relaxed) & kHeld)) continue;

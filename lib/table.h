@@ -98,8 +98,12 @@ class Table {
   std::error_code Revoke(const KeyWords& key, const NameWords& holder, const std::stop_token& stop);
   std::error_code Pin(const KeyWords& key, const NameWords& entity, const std::stop_token& stop);
   std::error_code Unpin(const KeyWords& key, const NameWords& entity, const std::stop_token& stop);
-  // Holders recorded before a reboot mean nothing on this boot's clock.
-  std::error_code ClearAllHolders();
+  // After a reboot (Segment::stale_boot), with the segment's flock held
+  // exclusively: re-makes the writers' lock, which a writer of the earlier
+  // boot may have left locked; replays a write the reboot cut short; clears
+  // every holder (their expiries are on the earlier boot's clock; pins stay);
+  // records this boot.
+  std::error_code ResetAfterReboot();
   // Takes and releases the lock, repairing after a dead owner (fsck's first step).
   std::error_code Repair(std::int64_t timeout_ns, const std::stop_token& stop = {}) const;
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cstddef>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,11 +24,14 @@ namespace shmlease {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::CheckTableUsable;
 using testing::CountLines;
 using testing::CrashKey;
 using testing::Join;
 using testing::kLeaseWorker;
 using testing::MustOpen;
+using testing::PretendEarlierBoot;
+using testing::RawSegment;
 using testing::ReadLines;
 using testing::ScopedSegmentName;
 using testing::TempDir;
@@ -212,18 +216,12 @@ TEST(StaleBootRace, SecondOpenerDoesNotClearNewLeases) {
     ASSERT_FALSE(s->ClaimLease(CrashKey("old-boot"), {"ghost", 600s}));
     ASSERT_FALSE(s->PinLease(CrashKey("pinned"), "entity"));
   }
-  {
-    int fd = open(name.c_str(), O_RDWR | O_CLOEXEC);
-    ASSERT_GE(fd, 0);
-    char old_boot[sizeof(internal::SegmentHeader::boot_id)] =
-        "00000000-dead-beef-0000-000000000000";
-    ASSERT_EQ(pwrite(fd, old_boot, sizeof old_boot, offsetof(internal::SegmentHeader, boot_id)),
-              static_cast<ssize_t>(sizeof old_boot));
-    close(fd);
-  }
-  // The second opener stops just after it saw the old boot.
+  PretendEarlierBoot(name);
+  if (::testing::Test::HasFatalFailure()) return;
+  // The second opener stops just after it saw the old boot, having let go
+  // of the flock to take it exclusively.
   Worker late(kLeaseWorker, {name, "claim", "late", "late-holder", "600000"},
-              {{"SHMLEASE_CRASH_AT", "stale-boot-before-reset"}, {"SHMLEASE_CRASH_HOW", "stop"}});
+              {{"SHMLEASE_CRASH_AT", "stale-boot-seen"}, {"SHMLEASE_CRASH_HOW", "stop"}});
   auto status = late.WaitStoppedOrExited();
   ASSERT_TRUE(status && WIFSTOPPED(*status)) << testing::DescribeStatus(status) << late.output();
 
@@ -247,6 +245,64 @@ TEST(StaleBootRace, SecondOpenerDoesNotClearNewLeases) {
   EXPECT_EQ(pins, (PinMap{{CrashKey("pinned"), {"entity"}}}));
   std::vector<std::string> problems;
   EXPECT_FALSE(first->Fsck(&problems)) << Join(problems);
+}
+
+// An unclean reboot can leave a file-backed segment on disk as a writer had
+// it: the writers' lock taken (its word naming a thread of the earlier boot),
+// a change journaled and half applied. Here a writer is stopped in the middle
+// of a claim and the file is copied as it is: the copy is that image. Its lock
+// word names a live, stopped process, so the robust mutex would never report
+// its owner dead. Opened on "the next boot", the copy must be reset, not wait
+// for a lock nobody will release.
+TEST(StaleBootReset, ALockHeldAtTheRebootIsRemade) {
+  TempDir dir;
+  ASSERT_TRUE(dir.ok());
+  const std::string name = dir.File("segment");
+  const std::string image = dir.File("image");
+  ShmStoreOptions options;
+  options.name = name;
+  options.capacity = 16;
+  options.lock_timeout = 2s;  // Without the reset, opening the image times out after this.
+  {
+    auto s = MustOpen(options);
+    ASSERT_TRUE(s);
+    ASSERT_FALSE(s->ClaimLease(CrashKey("old-holding"), {"ghost", 600s}));
+    ASSERT_FALSE(s->PinLease(CrashKey("pinned"), "entity"));
+  }
+  Worker writer(kLeaseWorker, {name, "claim", "cut-short", "writer", "600000"},
+                {{"SHMLEASE_CRASH_AT", "mid-slot-copy"}, {"SHMLEASE_CRASH_HOW", "stop"}});
+  auto status = writer.WaitStoppedOrExited();
+  ASSERT_TRUE(status && WIFSTOPPED(*status)) << testing::DescribeStatus(status) << writer.output();
+  std::filesystem::copy_file(name, image);
+  writer.Signal(SIGKILL);
+  writer.WaitExit();
+  PretendEarlierBoot(image);
+  {
+    RawSegment raw(image);
+    ASSERT_TRUE(raw.ok());
+    ASSERT_FALSE(raw.Torn().empty()) << "the image should hold a half-written slot";
+  }
+
+  options.name = image;
+  auto s = MustOpen(options);
+  ASSERT_TRUE(s) << "the image of a reboot with the lock held could not be opened";
+  LeaseMap leases;
+  ASSERT_FALSE(s->Leases(&leases));
+  EXPECT_TRUE(leases.empty()) << "a holder from the earlier boot survived";
+  PinMap pins;
+  ASSERT_FALSE(s->Pinned(&pins));
+  EXPECT_EQ(pins, (PinMap{{CrashKey("pinned"), {"entity"}}}));
+  {
+    RawSegment raw(image);
+    ASSERT_TRUE(raw.ok());
+    EXPECT_TRUE(raw.Torn().empty()) << Join(raw.Torn());
+  }
+  std::vector<std::string> problems;
+  EXPECT_FALSE(s->Fsck(&problems)) << Join(problems);
+  // Writers get the lock at once, and the table works.
+  ASSERT_FALSE(s->ClaimLease(CrashKey("this-boot"), {"new-holder", 600s}));
+  ASSERT_FALSE(s->ClaimLease(CrashKey("cut-short"), {"new-holder", 600s}));
+  CheckTableUsable(*s);
 }
 
 }  // namespace

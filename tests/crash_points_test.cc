@@ -31,6 +31,7 @@ namespace shmlease {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::CheckTableUsable;
 using testing::CountLines;
 using testing::CrashKey;
 using testing::Env;
@@ -40,6 +41,7 @@ using testing::KilledBy;
 using testing::kLeaseWorker;
 using testing::MustOpen;
 using testing::NormalState;
+using testing::PretendEarlierBoot;
 using testing::RawSegment;
 using testing::ReadLines;
 using testing::ScopedSegmentName;
@@ -126,8 +128,9 @@ std::vector<Case> AllCases() {
       cases.push_back({"create-file", p, exit, 0, "", false, 0});
     }
   }
-  cases.push_back({"stale-boot", "stale-boot-before-reset", false, 0, "", false, 0});
-  cases.push_back({"stale-boot", "stale-boot-before-reset", true, 0, "", false, 0});
+  for (const char* p : {"stale-boot-seen", "stale-boot-before-reset"}) {
+    for (bool exit : {false, true}) cases.push_back({"stale-boot", p, exit, 0, "", false, 0});
+  }
   return cases;
 }
 
@@ -213,19 +216,6 @@ void RunToDeath(const Case& c, const std::vector<std::string>& args, const std::
 }
 
 // What every crash must leave behind, seen from a store opened afresh.
-void CheckTableUsable(ShmStore& s) {
-  std::vector<std::string> problems;
-  EXPECT_FALSE(s.Fsck(&problems)) << Join(problems);
-  const Key k = CrashKey("after-crash");
-  EXPECT_FALSE(s.ClaimLease(k, {"checker", 5s}));
-  EXPECT_FALSE(s.ClaimOrExtendLease(k, {"checker", 10s}));
-  EXPECT_FALSE(s.PinLease(k, "check-pin"));
-  EXPECT_FALSE(s.UnpinLease(k, "check-pin"));
-  EXPECT_FALSE(s.RevokeLease(k, "checker"));
-  problems.clear();
-  EXPECT_FALSE(s.Fsck(&problems)) << Join(problems);
-}
-
 class CrashAt : public ::testing::TestWithParam<Case> {};
 
 void RunWriteCase(const Case& c) {
@@ -368,17 +358,6 @@ void RunCreateCase(const Case& c) {
   ASSERT_FALSE(s->GetStats(&stats));
   EXPECT_EQ(stats.recoveries, 0u);
   EXPECT_EQ(stats.capacity, kCapacity);
-}
-
-// Overwrites the boot id recorded in a file-backed segment's header, as if
-// the file had been written on an earlier boot.
-void PretendEarlierBoot(const std::string& path) {
-  int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
-  ASSERT_GE(fd, 0);
-  char old_boot[sizeof(internal::SegmentHeader::boot_id)] = "00000000-dead-beef-0000-000000000000";
-  ASSERT_EQ(pwrite(fd, old_boot, sizeof old_boot, offsetof(internal::SegmentHeader, boot_id)),
-            static_cast<ssize_t>(sizeof old_boot));
-  close(fd);
 }
 
 void RunStaleBootCase(const Case& c) {

@@ -320,6 +320,34 @@ inline std::string Join(const std::vector<std::string>& lines) {
   return s;
 }
 
+// Every kind of write works on `s` and leaves fsck clean: a table that a
+// crash (or a reset) left behind is usable.
+inline void CheckTableUsable(ShmStore& s) {
+  using namespace std::chrono_literals;
+
+  std::vector<std::string> problems;
+  EXPECT_FALSE(s.Fsck(&problems)) << Join(problems);
+  const Key k = CrashKey("after-crash");
+  EXPECT_FALSE(s.ClaimLease(k, {"checker", 5s}));
+  EXPECT_FALSE(s.ClaimOrExtendLease(k, {"checker", 10s}));
+  EXPECT_FALSE(s.PinLease(k, "check-pin"));
+  EXPECT_FALSE(s.UnpinLease(k, "check-pin"));
+  EXPECT_FALSE(s.RevokeLease(k, "checker"));
+  problems.clear();
+  EXPECT_FALSE(s.Fsck(&problems)) << Join(problems);
+}
+
+// Overwrites the boot id recorded in a file-backed segment's header, as if
+// the file had been written on an earlier boot.
+inline void PretendEarlierBoot(const std::string& path) {
+  int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  char old_boot[sizeof(internal::SegmentHeader::boot_id)] = "00000000-dead-beef-0000-000000000000";
+  ASSERT_EQ(pwrite(fd, old_boot, sizeof old_boot, offsetof(internal::SegmentHeader, boot_id)),
+            static_cast<ssize_t>(sizeof old_boot));
+  close(fd);
+}
+
 }  // namespace shmlease::testing
 
 #endif  // SHMLEASE_TESTS_HELPERS_CRASH_UTIL_H_
