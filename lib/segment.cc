@@ -214,7 +214,9 @@ std::error_code Segment::MapAndCheck(const ShmStoreOptions& options, bool create
   const std::int64_t deadline = AddSaturating(MonotonicNs(), options.init_timeout.count());
   if (!FlockUntil(fd, create ? LOCK_EX : LOCK_SH, deadline)) {
     return Fail(Errc::segment_busy, detail,
-                path_ + " is being initialised by another process that did not finish in time");
+                path_ +
+                    " is being initialised (or reset after a reboot) by another process that did "
+                    "not finish in time");
   }
   FlockGuard unlock{fd};
   struct stat st;

@@ -496,6 +496,15 @@ void RecordHolding(TokenCache* held_at, std::uint64_t index, std::uint64_t epoch
 
 }  // namespace
 
+void Table::ExtendLocked(SlotHot& h, std::int64_t expiry, std::int64_t current_expiry) {
+  // One aligned store, no journal (see SlotHot::expiry_ns); never shortens.
+  if (expiry > current_expiry) h.expiry_ns.store(expiry, std::memory_order_release);
+  SHMLEASE_FAULT_POINT("extended");
+  // Only lock holders write this counter: a plain increment, not a locked RMW.
+  header_.stats.extensions.store(header_.stats.extensions.load(std::memory_order_relaxed) + 1,
+                                 std::memory_order_relaxed);
+}
+
 bool Table::ExtendCached(const TokenCache& cache, std::int64_t duration_ns,
                          const std::stop_token& stop, std::error_code* result) {
   const std::uint64_t i = cache.words[0];
@@ -522,12 +531,7 @@ bool Table::ExtendCached(const TokenCache& cache, std::int64_t duration_ns,
       !(h.pin_count.load(std::memory_order_relaxed) > 0 || now < current_expiry)) {
     return false;
   }
-  const std::int64_t expiry = now + duration_ns;
-  // One aligned store, no journal (see SlotHot::expiry_ns).
-  if (expiry > current_expiry) h.expiry_ns.store(expiry, std::memory_order_release);
-  SHMLEASE_FAULT_POINT("extended");
-  header_.stats.extensions.store(header_.stats.extensions.load(std::memory_order_relaxed) + 1,
-                                 std::memory_order_relaxed);
+  ExtendLocked(h, now + duration_ns, current_expiry);
   *result = HeldCode();
   return true;
 }
@@ -556,12 +560,7 @@ std::error_code Table::Claim(const KeyWords& key, const NameWords& holder, std::
     const bool held =
         (st & kHeld) && (h.pin_count.load(std::memory_order_relaxed) > 0 || now < current_expiry);
     if (!held || !Equals(cold_[i].holder, holder)) return Errc::invalid;
-    // One aligned store, no journal (see SlotHot::expiry_ns).
-    if (expiry > current_expiry) h.expiry_ns.store(expiry, std::memory_order_release);
-    SHMLEASE_FAULT_POINT("extended");
-    // Only lock holders write this counter: a plain increment, not a locked RMW.
-    header_.stats.extensions.store(header_.stats.extensions.load(std::memory_order_relaxed) + 1,
-                                   std::memory_order_relaxed);
+    ExtendLocked(h, expiry, current_expiry);
     RecordHolding(held_at, i, h.epoch.load(std::memory_order_relaxed));
     return {};
   }
@@ -572,12 +571,7 @@ std::error_code Table::Claim(const KeyWords& key, const NameWords& holder, std::
   if (i != kNoSlot && v.HeldAt(now)) {
     if (v.holder == holder) {
       if (mode == ClaimMode::claim_only) return Errc::held;
-      // Extending: one aligned store, no journal (see SlotHot::expiry_ns).
-      if (expiry > v.expiry_ns) hot_[i].expiry_ns.store(expiry, std::memory_order_release);
-      SHMLEASE_FAULT_POINT("extended");
-      // Only lock holders write this counter: a plain increment, not a locked RMW.
-      header_.stats.extensions.store(header_.stats.extensions.load(std::memory_order_relaxed) + 1,
-                                     std::memory_order_relaxed);
+      ExtendLocked(hot_[i], expiry, v.expiry_ns);
       RecordHolding(held_at, i, v.epoch);
       return {};
     }

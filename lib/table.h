@@ -184,6 +184,8 @@ class Table {
   std::int64_t FastNow(std::int64_t expiry_ns) const;
 
   // Writer helpers (lock held).
+  // Extends a holding judged held: the later of the two expiries, counted.
+  void ExtendLocked(SlotHot& h, std::int64_t expiry, std::int64_t current_expiry);
   std::error_code PlaceNew(const KeyWords& key, std::int64_t now, std::uint64_t* index,
                            std::uint32_t* home_max_probe);
   std::uint64_t Sweep(std::int64_t now);

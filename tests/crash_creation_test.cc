@@ -27,6 +27,7 @@ using namespace std::chrono_literals;
 using testing::CheckTableUsable;
 using testing::CountLines;
 using testing::CrashKey;
+using testing::ExpectResetForThisBoot;
 using testing::Join;
 using testing::kLeaseWorker;
 using testing::MustOpen;
@@ -199,6 +200,22 @@ INSTANTIATE_TEST_SUITE_P(ShmAndFile, CreationRace, ::testing::Bool(),
                            return info.param ? "File" : "Shm";
                          });
 
+// A file-backed segment at `path`, made on this boot, holding one lease
+// ("old-holding", whose holder a reboot must clear) and one pin ("pinned",
+// which must stay). Returns the options it was made with.
+ShmStoreOptions FileWithHolderAndPin(const std::string& path) {
+  ShmStoreOptions options;
+  options.name = path;
+  options.capacity = 16;
+  auto s = MustOpen(options);
+  EXPECT_TRUE(s);
+  if (s) {
+    EXPECT_FALSE(s->ClaimLease(CrashKey("old-holding"), {"ghost", 600s}));
+    EXPECT_FALSE(s->PinLease(CrashKey("pinned"), "entity"));
+  }
+  return options;
+}
+
 // Two processes open a file-backed segment from an earlier boot. Both see the
 // old boot id; the first resets the holders and then claims a lease on this
 // boot. The second, which saw the old id before the first reset it, must not
@@ -207,15 +224,7 @@ TEST(StaleBootRace, SecondOpenerDoesNotClearNewLeases) {
   TempDir dir;
   ASSERT_TRUE(dir.ok());
   const std::string name = dir.File("segment");
-  ShmStoreOptions options;
-  options.name = name;
-  options.capacity = 16;
-  {
-    auto s = MustOpen(options);
-    ASSERT_TRUE(s);
-    ASSERT_FALSE(s->ClaimLease(CrashKey("old-boot"), {"ghost", 600s}));
-    ASSERT_FALSE(s->PinLease(CrashKey("pinned"), "entity"));
-  }
+  const ShmStoreOptions options = FileWithHolderAndPin(name);
   PretendEarlierBoot(name);
   if (::testing::Test::HasFatalFailure()) return;
   // The second opener stops just after it saw the old boot, having let go
@@ -259,16 +268,8 @@ TEST(StaleBootReset, ALockHeldAtTheRebootIsRemade) {
   ASSERT_TRUE(dir.ok());
   const std::string name = dir.File("segment");
   const std::string image = dir.File("image");
-  ShmStoreOptions options;
-  options.name = name;
-  options.capacity = 16;
+  ShmStoreOptions options = FileWithHolderAndPin(name);
   options.lock_timeout = 2s;  // Without the reset, opening the image times out after this.
-  {
-    auto s = MustOpen(options);
-    ASSERT_TRUE(s);
-    ASSERT_FALSE(s->ClaimLease(CrashKey("old-holding"), {"ghost", 600s}));
-    ASSERT_FALSE(s->PinLease(CrashKey("pinned"), "entity"));
-  }
   Worker writer(kLeaseWorker, {name, "claim", "cut-short", "writer", "600000"},
                 {{"SHMLEASE_CRASH_AT", "mid-slot-copy"}, {"SHMLEASE_CRASH_HOW", "stop"}});
   auto status = writer.WaitStoppedOrExited();
@@ -286,22 +287,51 @@ TEST(StaleBootReset, ALockHeldAtTheRebootIsRemade) {
   options.name = image;
   auto s = MustOpen(options);
   ASSERT_TRUE(s) << "the image of a reboot with the lock held could not be opened";
-  LeaseMap leases;
-  ASSERT_FALSE(s->Leases(&leases));
-  EXPECT_TRUE(leases.empty()) << "a holder from the earlier boot survived";
-  PinMap pins;
-  ASSERT_FALSE(s->Pinned(&pins));
-  EXPECT_EQ(pins, (PinMap{{CrashKey("pinned"), {"entity"}}}));
+  ExpectResetForThisBoot(*s, PinMap{{CrashKey("pinned"), {"entity"}}});
   {
     RawSegment raw(image);
     ASSERT_TRUE(raw.ok());
     EXPECT_TRUE(raw.Torn().empty()) << Join(raw.Torn());
   }
-  std::vector<std::string> problems;
-  EXPECT_FALSE(s->Fsck(&problems)) << Join(problems);
   // Writers get the lock at once, and the table works.
   ASSERT_FALSE(s->ClaimLease(CrashKey("this-boot"), {"new-holder", 600s}));
   ASSERT_FALSE(s->ClaimLease(CrashKey("cut-short"), {"new-holder", 600s}));
+  CheckTableUsable(*s);
+}
+
+// The process resetting a segment after a reboot holds its flock and is
+// stopped: others are told the segment is busy (never shown the earlier
+// boot's holders); once it dies, the next opener does the reset.
+TEST(StaleBootReset, AStuckResetIsBusyAndTakenOverWhenItDies) {
+  TempDir dir;
+  ASSERT_TRUE(dir.ok());
+  const std::string name = dir.File("segment");
+  ShmStoreOptions options = FileWithHolderAndPin(name);
+  options.init_timeout = 200ms;
+  PretendEarlierBoot(name);
+  if (::testing::Test::HasFatalFailure()) return;
+  Worker resetter(
+      kLeaseWorker, {name},
+      {{"SHMLEASE_CRASH_AT", "stale-boot-before-reset"}, {"SHMLEASE_CRASH_HOW", "stop"}});
+  auto status = resetter.WaitStoppedOrExited();
+  ASSERT_TRUE(status && WIFSTOPPED(*status))
+      << testing::DescribeStatus(status) << resetter.output();
+  for (bool read_only : {false, true}) {
+    SCOPED_TRACE(read_only ? "read-only" : "writable");
+    ShmStoreOptions o = options;
+    o.read_only = read_only;
+    std::error_code ec;
+    std::string detail;
+    EXPECT_FALSE(ShmStore::Open(o, ec, &detail));
+    EXPECT_EQ(ec, Errc::segment_busy) << detail;
+    EXPECT_NE(detail.find("did not finish in time"), std::string::npos) << detail;
+  }
+  resetter.Signal(SIGKILL);
+  status = resetter.WaitExit();
+  EXPECT_TRUE(testing::KilledBy(status, SIGKILL)) << testing::DescribeStatus(status);
+  auto s = MustOpen(options);
+  ASSERT_TRUE(s);
+  ExpectResetForThisBoot(*s, PinMap{{CrashKey("pinned"), {"entity"}}});
   CheckTableUsable(*s);
 }
 

@@ -36,6 +36,7 @@ using testing::CountLines;
 using testing::CrashKey;
 using testing::Env;
 using testing::ExitedWith;
+using testing::ExpectResetForThisBoot;
 using testing::Join;
 using testing::KilledBy;
 using testing::kLeaseWorker;
@@ -376,14 +377,7 @@ void RunStaleBootCase(const Case& c) {
 
   auto s = MustOpen(Options(name));
   ASSERT_TRUE(s);
-  // Holders from the other boot are gone (their expiries were on another
-  // clock); pins are kept.
-  LeaseMap leases;
-  EXPECT_FALSE(s->Leases(&leases));
-  EXPECT_TRUE(leases.empty());
-  PinMap pins;
-  EXPECT_FALSE(s->Pinned(&pins));
-  EXPECT_EQ(pins, (PinMap{{CrashKey("keep-2"), {"pinner"}}}));
+  ExpectResetForThisBoot(*s, PinMap{{CrashKey("keep-2"), {"pinner"}}});
   CheckTableUsable(*s);
   RawSegment raw(name);
   ASSERT_TRUE(raw.ok());

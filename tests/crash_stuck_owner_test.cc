@@ -72,6 +72,10 @@ TEST_P(StuckOwner, OthersTimeOutReadersAnswerAndAllResumes) {
     ASSERT_FALSE(store->ClaimLease(CrashKey("target"), {"old", 1s}));
     ASSERT_FALSE(store->AdvanceFakeClock(2s));
   }
+  // A Holding that has found its lease: its extensions take the lock
+  // without the names, and must time out like every other writer.
+  Holding keeper(store, CrashKey("keep-1"), "keeper");
+  ASSERT_FALSE(keeper.Claim(60s));
   ShmStats before;
   ASSERT_FALSE(store->GetStats(&before));
 
@@ -92,6 +96,7 @@ TEST_P(StuckOwner, OthersTimeOutReadersAnswerAndAllResumes) {
   const std::int64_t t0 = MonotonicNowNs();
   EXPECT_EQ(store->ClaimLease(CrashKey("other"), {"someone", 5s}), Errc::timeout);
   EXPECT_EQ(store->ClaimOrExtendLease(CrashKey("keep-1"), {"keeper", 90s}), Errc::timeout);
+  EXPECT_EQ(keeper.Claim(90s), Errc::timeout);
   EXPECT_EQ(store->RevokeLease(CrashKey("keep-1"), "keeper"), Errc::timeout);
   EXPECT_EQ(store->PinLease(CrashKey("keep-1"), "pinner"), Errc::timeout);
   EXPECT_EQ(store->UnpinLease(CrashKey("keep-1"), "pinner"), Errc::timeout);

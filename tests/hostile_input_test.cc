@@ -618,14 +618,7 @@ TEST_F(HostileFile, EarlierBootClearsHoldersKeepsPins) {
   }
   auto s = MustOpen(TestOptions(good_, false, 4));
   ASSERT_TRUE(s);
-  LeaseMap leases;
-  ASSERT_FALSE(s->Leases(&leases));
-  EXPECT_TRUE(leases.empty()) << "a holder's expiry from another boot was trusted";
-  PinMap pins;
-  ASSERT_FALSE(s->Pinned(&pins));
-  EXPECT_EQ(pins, (PinMap{{K("pinned"), {"pinner"}}}));
-  std::vector<std::string> problems;
-  EXPECT_FALSE(s->Fsck(&problems)) << Join(problems);
+  testing::ExpectResetForThisBoot(*s, PinMap{{K("pinned"), {"pinner"}}});
   // Reset once: a lease claimed now survives the next open.
   ASSERT_FALSE(s->ClaimLease(K("held"), {"new-holder", 60s}));
   auto again = MustOpen(TestOptions(good_, false, 4));

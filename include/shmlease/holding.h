@@ -4,28 +4,30 @@
 #define SHMLEASE_HOLDING_H_
 
 #include <chrono>
-#include <memory>
 #include <stop_token>
 #include <string>
 #include <system_error>
 
 #include "shmlease/lease.h"
 #include "shmlease/store.h"
+#include "shmlease/token.h"
 
 namespace shmlease {
 
-// Made by Claimer::Holding. Claim() keeps Claimer::Claim's contract and
-// Check() Token::Check's; what a Holding adds is speed. Once a claim has
-// succeeded, it remembers where the holding lives, so that an extension on a
-// ShmStore costs the writers' lock and one clock read: no names validated,
-// encoded, hashed or looked up. A Holding made for a lease held by someone
-// else simply gets Errc::claim_denied, as Claimer::Claim would.
+// Made by Claimer::Holding. A Holding is the Token of its (lease, holder)
+// that can also claim: Check() is Token::Check, and Claim() keeps
+// Claimer::Claim's contract. What it adds is speed. Once a claim has
+// succeeded, it remembers where the holding lives (in the same cache its
+// checks use), so that an extension on a ShmStore costs the writers' lock
+// and one clock read: no names validated, encoded, hashed or looked up. A
+// Holding made for a lease held by someone else simply gets
+// Errc::claim_denied, as Claimer::Claim would.
 //
 // Like a Token, a Holding is cheap to copy, and one Holding object must not
 // be used by several threads at once (its cache is unsynchronised).
-class Holding {
+class Holding : public Token {
  public:
-  Holding(std::shared_ptr<Store> store, Key key, std::string holder);
+  using Token::Token;
 
   // Claims the lease for holder() until at least t0 + duration (t0: the
   // start of the call), or extends it (never shortening) when holder()
@@ -34,19 +36,6 @@ class Holding {
   std::error_code Claim(std::chrono::nanoseconds duration, std::stop_token stop = {}) {
     return store_->ClaimOrExtendCached(key_, holder_, duration, &cache_, std::move(stop));
   }
-
-  // Success when holder() holds the lease at the time of the call (held and
-  // unexpired, or pinned); Errc::not_held otherwise.
-  std::error_code Check() const { return store_->CheckLease(key_, holder_, &cache_); }
-
-  const Key& key() const { return key_; }
-  const std::string& holder() const { return holder_; }
-
- private:
-  std::shared_ptr<Store> store_;
-  Key key_;
-  std::string holder_;
-  mutable TokenCache cache_;
 };
 
 }  // namespace shmlease

@@ -29,7 +29,8 @@ class Token {
   const Key& key() const { return key_; }
   const std::string& holder() const { return holder_; }
 
- private:
+ protected:
+  // Holding (holding.h) claims through the same store, names and cache.
   std::shared_ptr<Store> store_;
   Key key_;
   std::string holder_;

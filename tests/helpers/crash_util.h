@@ -320,6 +320,19 @@ inline std::string Join(const std::vector<std::string>& lines) {
   return s;
 }
 
+// A segment reset for this boot: no holder of the earlier one left (their
+// expiries were on another clock), exactly `pins` kept, fsck clean.
+inline void ExpectResetForThisBoot(ShmStore& s, const PinMap& pins) {
+  LeaseMap leases;
+  ASSERT_FALSE(s.Leases(&leases));
+  EXPECT_TRUE(leases.empty()) << "a holder from the earlier boot survived";
+  PinMap kept;
+  ASSERT_FALSE(s.Pinned(&kept));
+  EXPECT_EQ(kept, pins);
+  std::vector<std::string> problems;
+  EXPECT_FALSE(s.Fsck(&problems)) << Join(problems);
+}
+
 // Every kind of write works on `s` and leaves fsck clean: a table that a
 // crash (or a reset) left behind is usable.
 inline void CheckTableUsable(ShmStore& s) {
