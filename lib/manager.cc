@@ -2,6 +2,7 @@
 #include "shmlease/manager.h"
 
 #include <algorithm>
+#include <atomic>
 
 #include "shmlease/errors.h"
 
@@ -37,8 +38,21 @@ class ClaimerImpl final : public Claimer, Bound {
   std::error_code Claim(std::string_view lease, std::string_view holder,
                         std::chrono::nanoseconds duration, std::stop_token stop) override {
     if (stop.stop_requested()) return Errc::aborted;
-    return store_->ClaimOrExtend(KeyView(ns_, model_, lease), holder, duration, nullptr,
-                                 std::move(stop));
+    const KeyView key(ns_, model_, lease);
+    // One thread at a time uses the last holding; the others, never waiting
+    // for it, claim by name.
+    if (last_in_use_.test_and_set(std::memory_order_acquire)) {
+      return store_->ClaimOrExtend(key, holder, duration, nullptr, std::move(stop));
+    }
+    if (last_.lease != lease || last_.holder != holder) {
+      last_.lease.assign(lease);
+      last_.holder.assign(holder);
+      last_.cache = TokenCache{};
+    }
+    std::error_code ec =
+        store_->ClaimOrExtendCached(key, holder, duration, &last_.cache, std::move(stop));
+    last_in_use_.clear(std::memory_order_release);
+    return ec;
   }
   std::error_code WaitUntilExpired(std::string_view lease, std::stop_token stop,
                                    const std::function<void()>& started) override {
@@ -47,6 +61,19 @@ class ClaimerImpl final : public Claimer, Bound {
   shmlease::Holding Holding(std::string_view lease, std::string_view holder) const override {
     return shmlease::Holding(store_, KeyOf(lease), std::string(holder));
   }
+
+ private:
+  // Where the last lease this Claimer claimed lives, as a Holding remembers
+  // it: a holder renewing its lease by name (the usual caller) then skips
+  // validating, encoding, hashing and looking up the names. The store trusts
+  // the cache only while the holding it names is still the same one (its
+  // epoch), and only a successful claim of exactly these names fills it.
+  struct LastHolding {
+    std::string lease, holder;
+    TokenCache cache;
+  };
+  LastHolding last_;
+  std::atomic_flag last_in_use_;  // Guards last_; clear at construction (C++20).
 };
 
 class RevokerImpl final : public Revoker, Bound {

@@ -240,6 +240,20 @@ namespace {
 // Only the bounds that encoding a name needs; the full check comes later.
 bool FitsStoredName(std::string_view s) { return !s.empty() && s.size() <= kMaxNameLength; }
 
+// Every name of a claim, in the order Claimer::Claim reports them.
+std::error_code ValidateClaimNames(const KeyView& key, std::string_view holder) {
+  if (std::error_code ec = ValidateName(key.ns)) return ec;
+  if (std::error_code ec = ValidateName(key.model_uuid)) return ec;
+  if (std::error_code ec = ValidateName(key.lease)) return ec;
+  return ValidateName(holder);
+}
+
+// Stored names hold no NUL and are zero-padded, so a name with a NUL can only
+// encode to a stored name's bytes when everything from its first NUL on is
+// NUL: "h\0" would pass for "h". Such a name ends in NUL; a name with a NUL
+// before some other byte never matches, and is refused by the full check.
+bool EndsInNul(std::string_view s) { return s.back() == '\0'; }
+
 }  // namespace
 
 std::error_code ShmStore::ClaimOrExtend(const KeyView& key, std::string_view holder,
@@ -248,7 +262,7 @@ std::error_code ShmStore::ClaimOrExtend(const KeyView& key, std::string_view hol
   return ClaimOrExtendByName(key, holder, duration, current, stop, nullptr);
 }
 
-std::error_code ShmStore::ClaimOrExtendCached(const Key& key, std::string_view holder,
+std::error_code ShmStore::ClaimOrExtendCached(const KeyView& key, std::string_view holder,
                                               std::chrono::nanoseconds duration, TokenCache* cache,
                                               std::stop_token stop) {
   const std::int64_t d = duration.count();
@@ -264,36 +278,29 @@ std::error_code ShmStore::ClaimOrExtendByName(const KeyView& key, std::string_vi
                                               const std::stop_token& stop, TokenCache* held_at) {
   const std::int64_t d = duration.count();
   if (d <= 0) return Errc::invalid_duration;
-  KeyWords kw;
-  NameWords hw;
-  if (FitsStoredName(key.ns) && FitsStoredName(key.model_uuid) && FitsStoredName(key.lease) &&
-      FitsStoredName(holder)) {
-    // The common case is a holder extending its own lease. A key and holder
-    // that match a stored holding byte for byte were validated when they were
-    // stored, so that path skips the character checks (a third of its cost).
-    kw = internal::EncodeKey(key);
-    hw = NameWords::From(holder);
-    // Stored names hold no NUL and are zero-padded, so a name with a NUL can
-    // only encode to a stored name's bytes when everything from its first
-    // NUL on is NUL: "h\0" would pass for "h". Such a name ends in NUL; a
-    // name with a NUL before some other byte never matches, and is refused
-    // by the full check below.
-    if (key.ns.back() != '\0' && key.model_uuid.back() != '\0' && key.lease.back() != '\0' &&
-        holder.back() != '\0') {
-      std::error_code ec =
-          impl_->table.Claim(kw, hw, d, ClaimMode::extend_only, nullptr, stop, held_at);
-      if (ec != Errc::invalid) return ec;  // Extended, or timeout/aborted/invalid_duration.
-    }
+  if (!FitsStoredName(key.ns) || !FitsStoredName(key.model_uuid) || !FitsStoredName(key.lease) ||
+      !FitsStoredName(holder)) {
+    // Some name is empty or too long: the check names it.
+    std::error_code ec = ValidateClaimNames(key, holder);
+    return ec ? ec : make_error_code(Errc::invalid_name);
+  }
+  // Encoded once, in place (no zeroed copy first): both attempts use them.
+  const KeyWords kw = internal::EncodeKey(key);
+  const NameWords hw = NameWords::From(holder);
+  // The common case is a holder extending its own lease. A key and holder
+  // that match a stored holding byte for byte were validated when they were
+  // stored, so that path skips the character checks (a third of its cost).
+  if (!EndsInNul(key.ns) && !EndsInNul(key.model_uuid) && !EndsInNul(key.lease) &&
+      !EndsInNul(holder)) {
+    std::error_code ec =
+        impl_->table.Claim(kw, hw, d, ClaimMode::extend_only, nullptr, stop, held_at);
+    if (ec != Errc::invalid) return ec;  // Extended, or timeout/aborted/invalid_duration.
   }
   // Not an extension: every name must pass before anything changes (S12).
-  if (std::error_code ec = ValidateName(key.ns)) return ec;
-  if (std::error_code ec = ValidateName(key.model_uuid)) return ec;
-  if (std::error_code ec = ValidateName(key.lease)) return ec;
-  if (std::error_code ec = ValidateName(holder)) return ec;
+  if (std::error_code ec = ValidateClaimNames(key, holder)) return ec;
   // Only a caller that asks for the current holder pays for a whole slot image.
   std::optional<SlotView> holder_view;
   if (current != nullptr) holder_view.emplace();
-  // Valid names fit, so kw and hw were encoded above.
   std::error_code ec = impl_->table.Claim(kw, hw, d, ClaimMode::claim_or_extend,
                                           holder_view ? &*holder_view : nullptr, stop, held_at);
   if (ec == Errc::claim_denied && holder_view) *current = ToInfo(*holder_view);

@@ -51,7 +51,7 @@ std::error_code Store::ClaimOrExtend(const KeyView& key, std::string_view holder
                             std::move(stop));
 }
 
-std::error_code Store::ClaimOrExtendCached(const Key& key, std::string_view holder,
+std::error_code Store::ClaimOrExtendCached(const KeyView& key, std::string_view holder,
                                            std::chrono::nanoseconds duration, TokenCache*,
                                            std::stop_token stop) {
   return ClaimOrExtend(key, holder, duration, nullptr, std::move(stop));

@@ -815,6 +815,99 @@ TEST_F(ManagerSemantics, HoldingCopiesAndNamedClaimsShareOneLease) {
   EXPECT_EQ(claimer_->Holding("a", "h2").Claim(10s), Errc::claim_denied);
 }
 
+// ---- Claimer::Claim remembers where its last claimed lease lives, as a
+// ---- Holding does; what it remembers must never outlive the holding.
+
+TEST_F(ManagerSemantics, ClaimerIsDeniedOnceItsLastLeaseChangedHands) {
+  ASSERT_FALSE(claimer_->Claim("a", "h1", 10s));
+  ASSERT_FALSE(claimer_->Claim("a", "h1", 10s));  // Remembered from here on.
+  Advance(10s);
+  std::error_code ec;
+  const auto other = manager_->Claimer("ns", "model", ec);
+  ASSERT_FALSE(ec);
+  ASSERT_FALSE(other->Claim("a", "h2", 10s));  // Same slot, a new holding.
+  const Info theirs = *InfoOf("a");
+  EXPECT_EQ(claimer_->Claim("a", "h1", 10s), Errc::claim_denied);
+  const Info now = *InfoOf("a");
+  EXPECT_EQ(now.holder, "h2");
+  EXPECT_EQ(now.epoch, theirs.epoch);
+  EXPECT_EQ(now.expiry, theirs.expiry);
+  // Given up, then claimed again through the remembering Claimer: a new
+  // holding, which it then extends.
+  ASSERT_FALSE(other->Claim("a", "h2", 10s));
+  ASSERT_FALSE(revoker_->Revoke("a", "h2"));
+  ASSERT_FALSE(claimer_->Claim("a", "h1", 10s));
+  const Info mine = *InfoOf("a");
+  EXPECT_EQ(mine.holder, "h1");
+  EXPECT_GT(mine.epoch, theirs.epoch);
+  Advance(3s);
+  ASSERT_FALSE(claimer_->Claim("a", "h1", 10s));
+  EXPECT_EQ(InfoOf("a")->epoch, mine.epoch);
+  EXPECT_EQ(InfoOf("a")->expiry, mine.expiry + 3s);
+}
+
+TEST_F(ManagerSemantics, ClaimerChecksEveryNameThatIsNotExactlyItsLastHolding) {
+  ASSERT_FALSE(claimer_->Claim("a", "h1", 10s));
+  ASSERT_FALSE(claimer_->Claim("a", "h1", 10s));
+  const Info before = *InfoOf("a");
+  // Byte for byte the remembered names up to a NUL: refused, not extended.
+  EXPECT_EQ(claimer_->Claim("a", std::string("h1\0", 3), 10s), Errc::invalid_name);
+  EXPECT_EQ(claimer_->Claim(std::string("a\0", 2), "h1", 10s), Errc::invalid_name);
+  EXPECT_EQ(claimer_->Claim("a", "h1 ", 10s), Errc::invalid_name);
+  EXPECT_EQ(claimer_->Claim("a", "h1", 0s), Errc::invalid_duration);
+  EXPECT_EQ(claimer_->Claim("a", "h2", 10s), Errc::claim_denied);
+  const Info after = *InfoOf("a");
+  EXPECT_EQ(after.holder, before.holder);
+  EXPECT_EQ(after.epoch, before.epoch);
+  EXPECT_EQ(after.expiry, before.expiry);
+  ASSERT_FALSE(claimer_->Claim("a", "h1", 20s));  // Still its lease to extend.
+  EXPECT_EQ(InfoOf("a")->expiry, before.expiry + 10s);
+}
+
+// Threads share Claimers (Manager hands out one per binding): each thread's
+// claims must act on its own lease, whichever thread last used the memory.
+TEST(ManagerThreads, ThreadsSharingAClaimerEachExtendTheirOwnLease) {
+  ScopedSegmentName seg;
+  auto store = MustOpen(TestOptions(seg.name()));
+  ASSERT_TRUE(store);
+  const Manager manager(store);
+  std::error_code ec;
+  const auto claimer = manager.Claimer("ns", "model", ec);
+  ASSERT_FALSE(ec);
+  constexpr int kThreads = 4;
+  constexpr int kRounds = 2000;
+  std::map<std::string, std::string> want;
+  for (int t = 0; t < kThreads; ++t) {
+    want["lease-" + std::to_string(t)] = "holder-" + std::to_string(t);
+    ASSERT_FALSE(claimer->Claim("lease-" + std::to_string(t), "holder-" + std::to_string(t), 1h));
+  }
+  std::vector<std::string> errors(kThreads);
+  {
+    std::vector<std::jthread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        const std::string lease = "lease-" + std::to_string(t);
+        const std::string holder = "holder-" + std::to_string(t);
+        const std::string next = "lease-" + std::to_string((t + 1) % kThreads);
+        for (int r = 0; r < kRounds && errors[t].empty(); ++r) {
+          if (std::error_code e = claimer->Claim(lease, holder, 1h)) {
+            errors[t] = "own claim, round " + std::to_string(r) + ": " + e.message();
+          }
+          // Another thread's lease: never this holder's.
+          std::error_code e = claimer->Claim(next, holder, 1h);
+          if (e != Errc::claim_denied) {
+            errors[t] = "claim of " + next + ", round " + std::to_string(r) + ": " + e.message();
+          }
+        }
+      });
+    }
+  }
+  std::map<std::string, std::string> holders;
+  ASSERT_FALSE(manager.Reader("ns", "model", ec)->Leases(&holders));
+  EXPECT_EQ(holders, want);
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(errors[t], "") << "thread " << t;
+}
+
 TEST(PromiseOverlaps, S26_TheOverlapCheckerFindsOverlapsAndRespectsGiveUps) {
   using R = PromiseRecord;
   // Disjoint, touching, and a give-up cutting a promise short: fine.

@@ -118,7 +118,7 @@ class ShmStore final : public Store {
   std::error_code ClaimOrExtend(const KeyView& key, std::string_view holder,
                                 std::chrono::nanoseconds duration, Info* current = nullptr,
                                 std::stop_token stop = {}) override;
-  std::error_code ClaimOrExtendCached(const Key& key, std::string_view holder,
+  std::error_code ClaimOrExtendCached(const KeyView& key, std::string_view holder,
                                       std::chrono::nanoseconds duration, TokenCache* cache,
                                       std::stop_token stop = {}) override;
   std::error_code CheckLease(const Key& key, std::string_view holder,

@@ -94,10 +94,11 @@ class Store {
                                         std::chrono::nanoseconds duration, Info* current = nullptr,
                                         std::stop_token stop = {});
 
-  // ClaimOrExtend for a Holding, which passes its own `cache` (the one its
-  // checks use): a store may remember there where the holding lives, so that
-  // the next extension finds it without looking the names up.
-  virtual std::error_code ClaimOrExtendCached(const Key& key, std::string_view holder,
+  // ClaimOrExtend with a cache the caller keeps for this key and holder (a
+  // Holding's, which its checks also use; a Claimer's, for the last lease it
+  // claimed): a store may remember there where the holding lives, so that the
+  // next extension finds it without looking the names up.
+  virtual std::error_code ClaimOrExtendCached(const KeyView& key, std::string_view holder,
                                               std::chrono::nanoseconds duration, TokenCache* cache,
                                               std::stop_token stop = {});
 

@@ -1,0 +1,56 @@
+// A name's stored form (NameWords::From) is built word by word with
+// overlapping loads and shifts instead of a zeroed buffer and a memcpy. It
+// must give exactly the zero-padded bytes at every length, and read nothing
+// outside the name: each name here lives in a heap block of exactly its
+// length, so the ASan run reports any byte read past its end.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <memory>
+#include <string_view>
+
+#include "../lib/shm_name.h"
+
+namespace shmlease::internal {
+namespace {
+
+// The definition: the first min(len, kMaxNameLength) bytes, then zeros.
+NameWords ReferenceEncoding(std::string_view s) {
+  NameWords n;
+  std::memcpy(n.words, s.data(), std::min(s.size(), kMaxNameLength));
+  return n;
+}
+
+TEST(NameEncoding, EveryLengthGivesTheZeroPaddedBytes) {
+  for (std::size_t len = 0; len <= kMaxNameLength + 9; ++len) {
+    // Distinct bytes, so that a byte in the wrong place or read twice shows.
+    auto block = std::make_unique<char[]>(len == 0 ? 1 : len);
+    for (std::size_t i = 0; i < len; ++i) block[i] = static_cast<char>(0x21 + (i * 7) % 90);
+    const std::string_view name(block.get(), len);
+    const NameWords got = NameWords::From(name);
+    const NameWords want = ReferenceEncoding(name);
+    for (std::size_t w = 0; w < kNameWords; ++w) {
+      ASSERT_EQ(got.words[w], want.words[w]) << "length " << len << ", word " << w;
+    }
+  }
+}
+
+TEST(NameEncoding, HighBytesAreNotSignExtended) {
+  // Bytes >= 0x80 (UTF-8 names) must not spill ones into the next bytes.
+  for (std::size_t len = 1; len <= 16; ++len) {
+    auto block = std::make_unique<char[]>(len);
+    std::memset(block.get(), '\xe9', len);
+    const std::string_view name(block.get(), len);
+    EXPECT_EQ(NameWords::From(name), ReferenceEncoding(name)) << "length " << len;
+  }
+}
+
+TEST(NameEncoding, RoundTripsThroughToString) {
+  for (std::string_view s : {"a", "ab", "abc", "abcd", "abcdefg", "abcdefgh", "lease-000001",
+                             "application-leadership"}) {
+    EXPECT_EQ(NameWords::From(s).ToString(), s);
+  }
+}
+
+}  // namespace
+}  // namespace shmlease::internal
