@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -388,6 +389,40 @@ TEST(NameOrder, SortByNameOrdersAsStringsFewAndMany) {
     std::vector<std::pair<std::uint32_t, std::string>> got;
     for (const SortKey& k : keys) got.emplace_back(k.group, names[k.index]);
     std::stable_sort(want.begin(), want.end());
+    EXPECT_EQ(got, want);
+  }
+}
+
+// Names that differ in few bytes (counters), as users name leases: the
+// radix sort runs a pass only for those bytes, and ties in the first 16
+// bytes still go to the comparison of the rest.
+TEST(NameOrder, SortByNameOrdersNamesThatDifferInFewBytes) {
+  using internal::NameWords;
+  using internal::SortKey;
+  std::mt19937 rng(12);
+  for (std::size_t count : {std::size_t{64}, std::size_t{500}, std::size_t{5000}}) {
+    SCOPED_TRACE(count);
+    std::vector<std::pair<std::uint32_t, std::string>> want;
+    std::vector<NameWords> stored;
+    std::vector<SortKey> keys;
+    for (std::size_t i = 0; i < count; ++i) {
+      char digits[8];
+      std::snprintf(digits, sizeof digits, "%03u", static_cast<unsigned>(rng() % 1000));
+      // 16 bytes of which 3 vary, then a tail that breaks ties (or not).
+      const std::string name =
+          std::string("lease-000000") + digits + "x" + std::to_string(rng() % 20);
+      const std::uint32_t group = static_cast<std::uint32_t>(rng() % 2);
+      want.emplace_back(group, name);
+      stored.push_back(NameWords::From(name));
+      keys.push_back(internal::MakeSortKey(stored.back(), group, i));
+    }
+    internal::SortByName(keys,
+                         [&stored](std::uint32_t i) -> const NameWords& { return stored[i]; });
+    std::vector<std::pair<std::uint32_t, std::string>> got;
+    for (const SortKey& k : keys) {
+      got.emplace_back(k.group, NameView(stored[k.index]));
+    }
+    std::sort(want.begin(), want.end());
     EXPECT_EQ(got, want);
   }
 }
