@@ -269,13 +269,24 @@ std::error_code ShmStore::ClaimOrExtendCached(const KeyView& key, std::string_vi
   if (d <= 0) return Errc::invalid_duration;
   // The cache is only ever filled by a success on valid names: trusting it
   // skips validating, encoding, hashing and looking the names up.
-  if (std::error_code ec; impl_->table.ExtendCached(*cache, d, stop, &ec)) return ec;
+  std::error_code ec;
+  switch (impl_->table.ExtendCached(*cache, d, stop, &ec)) {
+    case internal::Table::CachedExtend::kDone:
+      return ec;
+    case internal::Table::CachedExtend::kEnded:
+      // The remembered holding is over (revoked, expired, taken over), so
+      // this is most likely a new claim: no extension attempt first.
+      return ClaimOrExtendByName(key, holder, duration, nullptr, stop, cache, false);
+    case internal::Table::CachedExtend::kNoCache:
+      break;
+  }
   return ClaimOrExtendByName(key, holder, duration, nullptr, stop, cache);
 }
 
 std::error_code ShmStore::ClaimOrExtendByName(const KeyView& key, std::string_view holder,
                                               std::chrono::nanoseconds duration, Info* current,
-                                              const std::stop_token& stop, TokenCache* held_at) {
+                                              const std::stop_token& stop, TokenCache* held_at,
+                                              bool extension_likely) {
   const std::int64_t d = duration.count();
   if (d <= 0) return Errc::invalid_duration;
   if (!FitsStoredName(key.ns) || !FitsStoredName(key.model_uuid) || !FitsStoredName(key.lease) ||
@@ -290,8 +301,8 @@ std::error_code ShmStore::ClaimOrExtendByName(const KeyView& key, std::string_vi
   // The common case is a holder extending its own lease. A key and holder
   // that match a stored holding byte for byte were validated when they were
   // stored, so that path skips the character checks (a third of its cost).
-  if (!EndsInNul(key.ns) && !EndsInNul(key.model_uuid) && !EndsInNul(key.lease) &&
-      !EndsInNul(holder)) {
+  if (extension_likely && !EndsInNul(key.ns) && !EndsInNul(key.model_uuid) &&
+      !EndsInNul(key.lease) && !EndsInNul(holder)) {
     std::error_code ec =
         impl_->table.Claim(kw, hw, d, ClaimMode::extend_only, nullptr, stop, held_at);
     if (ec != Errc::invalid) return ec;  // Extended, or timeout/aborted/invalid_duration.

@@ -505,22 +505,35 @@ void Table::ExtendLocked(SlotHot& h, std::int64_t expiry, std::int64_t current_e
                                  std::memory_order_relaxed);
 }
 
-bool Table::ExtendCached(const TokenCache& cache, std::int64_t duration_ns,
-                         const std::stop_token& stop, std::error_code* result) {
+Table::CachedExtend Table::ExtendCached(const TokenCache& cache, std::int64_t duration_ns,
+                                        const std::stop_token& stop, std::error_code* result) {
   const std::uint64_t i = cache.words[0];
-  if (i >= slots_) return false;
+  if (i >= slots_) return CachedExtend::kNoCache;
+  SlotHot& h = hot_[i];
+  // Without the lock first: a holding that is over never comes back (a new
+  // holding gets a new epoch), so a consistent read that shows another epoch
+  // or no holder settles it, and the claim that follows takes the lock once.
+  {
+    const std::uint32_t s1 = h.seq.load(std::memory_order_acquire);
+    const std::uint32_t st = h.state.load(std::memory_order_relaxed);
+    const std::uint64_t epoch = h.epoch.load(std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (!(s1 & 1) && h.seq.load(std::memory_order_relaxed) == s1 &&
+        (epoch != cache.words[1] || (st & (kOccupied | kHeld)) != (kOccupied | kHeld))) {
+      return CachedExtend::kEnded;
+    }
+  }
   WriteLock lock(*this, lock_timeout_ns_, stop);
   if (lock.error()) {
     *result = lock.error();
-    return true;
+    return CachedExtend::kDone;
   }
   // As Claim: one clock read, with the lock held.
   const std::int64_t now = Now();
   if (ExpiryOverflows(now, duration_ns)) {
     *result = Errc::invalid_duration;
-    return true;
+    return CachedExtend::kDone;
   }
-  SlotHot& h = hot_[i];
   // No writer runs concurrently: plain loads. A torn slot goes the slow way,
   // which reports it.
   const std::uint32_t st = h.state.load(std::memory_order_relaxed);
@@ -529,11 +542,11 @@ bool Table::ExtendCached(const TokenCache& cache, std::int64_t duration_ns,
       h.epoch.load(std::memory_order_relaxed) != cache.words[1] ||
       (st & (kOccupied | kHeld)) != (kOccupied | kHeld) ||
       !(h.pin_count.load(std::memory_order_relaxed) > 0 || now < current_expiry)) {
-    return false;
+    return CachedExtend::kEnded;
   }
   ExtendLocked(h, now + duration_ns, current_expiry);
   *result = HeldCode();
-  return true;
+  return CachedExtend::kDone;
 }
 
 std::error_code Table::Claim(const KeyWords& key, const NameWords& holder, std::int64_t duration_ns,

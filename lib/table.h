@@ -90,11 +90,14 @@ class Table {
                         TokenCache* held_at = nullptr);
   // Extends the holding that `cache` names, found without the names: the
   // epoch, unique across the table, proves the slot still has the same key,
-  // holder and holding. False, having changed nothing, when it cannot tell
-  // (empty cache, slot moved on, lease ended): then the caller claims by
-  // name. True with *result set otherwise (success, or a lock error).
-  bool ExtendCached(const TokenCache& cache, std::int64_t duration_ns, const std::stop_token& stop,
-                    std::error_code* result);
+  // holder and holding. kDone with *result set (success, or a lock error);
+  // otherwise nothing changed and the caller claims by name: kEnded when the
+  // remembered holding is over (revoked, expired, or the slot moved on; seen
+  // without the lock when the hot line says so), kNoCache when the cache
+  // names no slot.
+  enum class CachedExtend { kDone, kEnded, kNoCache };
+  CachedExtend ExtendCached(const TokenCache& cache, std::int64_t duration_ns,
+                            const std::stop_token& stop, std::error_code* result);
   std::error_code Revoke(const KeyWords& key, const NameWords& holder, const std::stop_token& stop);
   std::error_code Pin(const KeyWords& key, const NameWords& entity, const std::stop_token& stop);
   std::error_code Unpin(const KeyWords& key, const NameWords& entity, const std::stop_token& stop);

@@ -144,9 +144,12 @@ class ShmStore final : public Store {
  private:
   explicit ShmStore(std::unique_ptr<Impl> impl);
   // ClaimOrExtend; on success *held_at (if not null) records the holding.
+  // `extension_likely`: first try extending in place, which skips the name
+  // checks but costs a lock round of its own when it is not an extension.
   std::error_code ClaimOrExtendByName(const KeyView& key, std::string_view holder,
                                       std::chrono::nanoseconds duration, Info* current,
-                                      const std::stop_token& stop, TokenCache* held_at);
+                                      const std::stop_token& stop, TokenCache* held_at,
+                                      bool extension_likely = true);
   std::unique_ptr<Impl> impl_;
 };
 
