@@ -82,13 +82,12 @@ class RevokerImpl final : public Revoker, Bound {
   std::error_code Revoke(std::string_view lease, std::string_view holder,
                          std::stop_token stop) override {
     if (stop.stop_requested()) return Errc::aborted;
-    const Key key = KeyOf(lease);
-    std::error_code ec = store_->RevokeLease(key, holder, stop);
+    std::error_code ec = store_->Revoke(KeyView(ns_, model_, lease), holder, stop);
     if (ec != Errc::invalid) return ec;
     // The store says `holder` does not hold it: that is success when nobody
     // does (nothing to give up) and not_held when somebody else does.
     LeaseMap leases;
-    const Key keys[] = {key};
+    const Key keys[] = {KeyOf(lease)};
     if (std::error_code read = store_->Leases(&leases, keys)) return read;
     return leases.empty() ? std::error_code{} : make_error_code(Errc::not_held);
   }

@@ -240,7 +240,7 @@ namespace {
 // Only the bounds that encoding a name needs; the full check comes later.
 bool FitsStoredName(std::string_view s) { return !s.empty() && s.size() <= kMaxNameLength; }
 
-// Every name of a claim, in the order Claimer::Claim reports them.
+// Every name of a claim or revoke (key, then holder), in the order they are reported.
 std::error_code ValidateClaimNames(const KeyView& key, std::string_view holder) {
   if (std::error_code ec = ValidateName(key.ns)) return ec;
   if (std::error_code ec = ValidateName(key.model_uuid)) return ec;
@@ -320,8 +320,13 @@ std::error_code ShmStore::ClaimOrExtendByName(const KeyView& key, std::string_vi
 
 std::error_code ShmStore::RevokeLease(const Key& key, std::string_view holder,
                                       std::stop_token stop) {
-  if (std::error_code ec = key.Validate()) return ec;
-  if (std::error_code ec = ValidateName(holder)) return ec;
+  return Revoke(key, holder, std::move(stop));
+}
+
+std::error_code ShmStore::Revoke(const KeyView& key, std::string_view holder,
+                                 std::stop_token stop) {
+  // The same checks, in the same order, as a claim's.
+  if (std::error_code ec = ValidateClaimNames(key, holder)) return ec;
   return impl_->table.Revoke(internal::EncodeKey(key), NameWords::From(holder), stop);
 }
 

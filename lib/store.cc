@@ -51,6 +51,10 @@ std::error_code Store::ClaimOrExtend(const KeyView& key, std::string_view holder
                             std::move(stop));
 }
 
+std::error_code Store::Revoke(const KeyView& key, std::string_view holder, std::stop_token stop) {
+  return RevokeLease(key.ToKey(), holder, std::move(stop));
+}
+
 std::error_code Store::ClaimOrExtendCached(const KeyView& key, std::string_view holder,
                                            std::chrono::nanoseconds duration, TokenCache*,
                                            std::stop_token stop) {

@@ -203,6 +203,35 @@ std::vector<std::string> TrickyNames() {
   return names;
 }
 
+// The Manager's fast paths (ClaimOrExtend, ClaimOrExtendCached, Revoke by
+// KeyView, LeaseHolders) have defaults built on Juju's eight: a Manager over
+// a store that has only those behaves as one over a ShmStore.
+TEST_F(LeaseListing, AStoreWithOnlyJujusEightServesClaimsHoldingsAndRevokes) {
+  Manager generic(std::make_shared<EightOnlyStore>(store_));
+  std::error_code ec;
+  auto claimer = generic.Claimer("ns", "model", ec);
+  ASSERT_FALSE(ec);
+  auto revoker = generic.Revoker("ns", "model", ec);
+  ASSERT_FALSE(ec);
+  auto reader = generic.Reader("ns", "model", ec);
+  ASSERT_FALSE(ec);
+  ASSERT_FALSE(claimer->Claim("a", "h1", 10s));
+  ASSERT_FALSE(claimer->Claim("a", "h1", 10s));
+  Holding b = claimer->Holding("b", "h2");
+  ASSERT_FALSE(b.Claim(10s));
+  ASSERT_FALSE(b.Claim(10s));
+  EXPECT_EQ(claimer->Claim("b", "h1", 10s), Errc::claim_denied);
+  Holders got;
+  ASSERT_FALSE(reader->Leases(&got));
+  EXPECT_EQ(got, (Holders{{"a", "h1"}, {"b", "h2"}}));
+  EXPECT_EQ(revoker->Revoke("a", "h2"), Errc::not_held);
+  EXPECT_EQ(revoker->Revoke("a", "bad name"), Errc::invalid_name);
+  ASSERT_FALSE(revoker->Revoke("a", "h1"));
+  ASSERT_FALSE(revoker->Revoke("a", "h1"));  // Nobody holds it: nothing to give up.
+  ASSERT_FALSE(reader->Leases(&got));
+  EXPECT_EQ(got, (Holders{{"b", "h2"}}));
+}
+
 TEST_F(LeaseListing, OnlyTheGroupsLeasesWithTheirHoldersAmongSeveralModelsAndNamespaces) {
   const std::vector<std::pair<std::string, std::string>> groups = {
       {"ns", "model"},

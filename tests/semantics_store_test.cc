@@ -82,6 +82,7 @@ TEST_F(StoreSemantics, S1_StoreRejectsInvalidNamesInEveryPosition) {
       EXPECT_EQ(store_->ExtendLease(k, req), Errc::invalid_name);
       EXPECT_EQ(store_->ClaimOrExtendLease(k, req), Errc::invalid_name);
       EXPECT_EQ(store_->RevokeLease(k, "holder"), Errc::invalid_name);
+      EXPECT_EQ(store_->Revoke(k, "holder"), Errc::invalid_name);
       EXPECT_EQ(store_->PinLease(k, "entity"), Errc::invalid_name);
       EXPECT_EQ(store_->UnpinLease(k, "entity"), Errc::invalid_name);
       LeaseMap out;
@@ -96,6 +97,7 @@ TEST_F(StoreSemantics, S1_StoreRejectsInvalidNamesInEveryPosition) {
     EXPECT_EQ(store_->ExtendLease(key_, bad_holder), Errc::invalid_name);
     EXPECT_EQ(store_->ClaimOrExtendLease(key_, bad_holder), Errc::invalid_name);
     EXPECT_EQ(store_->RevokeLease(key_, bad), Errc::invalid_name);
+    EXPECT_EQ(store_->Revoke(key_, bad), Errc::invalid_name);
     EXPECT_EQ(store_->PinLease(key_, bad), Errc::invalid_name);
     EXPECT_EQ(store_->UnpinLease(key_, bad), Errc::invalid_name);
     LeaseMap out;
@@ -459,6 +461,20 @@ TEST_F(StoreSemantics, S8_RevokeLeaseByHolderVacatesAtOnce) {
   EXPECT_FALSE(InfoOf(key_));
   EXPECT_EQ(store_->CheckLease(key_, "holder", &cache), Errc::not_held);
   EXPECT_FALSE(store_->ClaimLease(key_, {"other", 10s}));  // No waiting for the old expiry.
+}
+
+// Revoke takes the names as string_views, which may hold a NUL: "holder\0"
+// must not pass for the stored "holder" (stored names are zero-padded).
+TEST_F(StoreSemantics, S8_RevokeByViewRefusesNamesWithANulAndKeepsTheLease) {
+  ASSERT_FALSE(store_->ClaimLease(key_, {"holder", 10s}));
+  const std::string before = DumpState(*store_);
+  EXPECT_EQ(store_->Revoke(key_, std::string("holder\0", 7)), Errc::invalid_name);
+  const std::string lease_nul = key_.lease + std::string(1, '\0');
+  EXPECT_EQ(store_->Revoke(KeyView(key_.ns, key_.model_uuid, lease_nul), "holder"),
+            Errc::invalid_name);
+  EXPECT_EQ(DumpState(*store_), before);
+  ASSERT_FALSE(store_->Revoke(key_, "holder"));
+  EXPECT_FALSE(InfoOf(key_));
 }
 
 TEST_F(StoreSemantics, S8_RevokeLeaseKeepsPins) {

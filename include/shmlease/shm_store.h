@@ -103,6 +103,8 @@ class ShmStore final : public Store {
                               std::stop_token stop = {}) override;
   std::error_code RevokeLease(const Key& key, std::string_view holder,
                               std::stop_token stop = {}) override;
+  std::error_code Revoke(const KeyView& key, std::string_view holder,
+                         std::stop_token stop = {}) override;
   std::error_code Leases(LeaseMap* out, std::span<const Key> keys = {}) const override;
   std::error_code LeaseGroup(std::string_view ns, std::string_view model_uuid,
                              LeaseMap* out) const override;

@@ -58,6 +58,10 @@ class Store {
   // waiters. Otherwise Errc::invalid.
   virtual std::error_code RevokeLease(const Key& key, std::string_view holder,
                                       std::stop_token stop = {}) = 0;
+  // RevokeLease without building a Key: what Revoker::Revoke calls. The
+  // default builds one and calls RevokeLease.
+  virtual std::error_code Revoke(const KeyView& key, std::string_view holder,
+                                 std::stop_token stop = {});
 
   // Replaces *out with every held lease, or only those among `keys` when
   // `keys` is not empty. Expired, unpinned leases never appear.
