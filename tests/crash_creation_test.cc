@@ -8,6 +8,8 @@
 // counts how many passed "init-begin", i.e. initialised.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstddef>
@@ -333,6 +335,37 @@ TEST(StaleBootReset, AStuckResetIsBusyAndTakenOverWhenItDies) {
   ASSERT_TRUE(s);
   ExpectResetForThisBoot(*s, PinMap{{CrashKey("pinned"), {"entity"}}});
   CheckTableUsable(*s);
+}
+
+// Between seeing the earlier boot (under a shared flock) and taking the
+// flock exclusively to reset, the opener holds no lock: the file may change.
+// One that changed size is not reset over; the opener says so and leaves it.
+TEST(StaleBootReset, AFileThatChangesSizeBeforeTheResetIsRefusedNotReset) {
+  TempDir dir;
+  ASSERT_TRUE(dir.ok());
+  const std::string name = dir.File("segment");
+  const ShmStoreOptions options = FileWithHolderAndPin(name);
+  PretendEarlierBoot(name);
+  if (::testing::Test::HasFatalFailure()) return;
+  struct stat before {};
+  ASSERT_EQ(stat(name.c_str(), &before), 0);
+  Worker opener(kLeaseWorker, {name},
+                {{"SHMLEASE_CRASH_AT", "stale-boot-seen"}, {"SHMLEASE_CRASH_HOW", "stop"}});
+  auto status = opener.WaitStoppedOrExited();
+  ASSERT_TRUE(status && WIFSTOPPED(*status)) << testing::DescribeStatus(status) << opener.output();
+  ASSERT_EQ(truncate(name.c_str(), before.st_size + 4096), 0);
+  opener.Signal(SIGCONT);
+  status = opener.WaitExit();
+  ASSERT_TRUE(status && WIFEXITED(*status)) << testing::DescribeStatus(status);
+  EXPECT_EQ(WEXITSTATUS(*status), 1) << opener.output();
+  EXPECT_NE(opener.output().find("changed size while it was opened"), std::string::npos)
+      << opener.output();
+  // Not reset: the earlier boot's id and holder are still in the file, and
+  // the next opener refuses the file for its size instead of resetting it.
+  std::error_code ec;
+  std::string detail;
+  EXPECT_FALSE(ShmStore::Open(options, ec, &detail));
+  EXPECT_EQ(ec, Errc::corrupt_segment) << detail;
 }
 
 }  // namespace
