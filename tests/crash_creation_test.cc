@@ -33,6 +33,7 @@ using testing::ExpectResetForThisBoot;
 using testing::Join;
 using testing::kLeaseWorker;
 using testing::MustOpen;
+using testing::OpenRefused;
 using testing::PretendEarlierBoot;
 using testing::RawSegment;
 using testing::ReadLines;
@@ -218,17 +219,29 @@ ShmStoreOptions FileWithHolderAndPin(const std::string& path) {
   return options;
 }
 
+// A file-backed segment with a holder and a pin, marked as last used on an
+// earlier boot: what every opener must reset before using it.
+class StaleBoot : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(dir_.ok());
+    name_ = dir_.File("segment");
+    options_ = FileWithHolderAndPin(name_);
+    PretendEarlierBoot(name_);
+  }
+
+  TempDir dir_;
+  std::string name_;
+  ShmStoreOptions options_;
+};
+
 // Two processes open a file-backed segment from an earlier boot. Both see the
 // old boot id; the first resets the holders and then claims a lease on this
 // boot. The second, which saw the old id before the first reset it, must not
 // reset again: that would drop a lease promised on this boot.
-TEST(StaleBootRace, SecondOpenerDoesNotClearNewLeases) {
-  TempDir dir;
-  ASSERT_TRUE(dir.ok());
-  const std::string name = dir.File("segment");
-  const ShmStoreOptions options = FileWithHolderAndPin(name);
-  PretendEarlierBoot(name);
-  if (::testing::Test::HasFatalFailure()) return;
+TEST_F(StaleBoot, SecondOpenerDoesNotClearNewLeases) {
+  const std::string& name = name_;
+  const ShmStoreOptions& options = options_;
   // The second opener stops just after it saw the old boot, having let go
   // of the flock to take it exclusively.
   Worker late(kLeaseWorker, {name, "claim", "late", "late-holder", "600000"},
@@ -304,16 +317,11 @@ TEST(StaleBootReset, ALockHeldAtTheRebootIsRemade) {
 // The process resetting a segment after a reboot holds its flock and is
 // stopped: others are told the segment is busy (never shown the earlier
 // boot's holders); once it dies, the next opener does the reset.
-TEST(StaleBootReset, AStuckResetIsBusyAndTakenOverWhenItDies) {
-  TempDir dir;
-  ASSERT_TRUE(dir.ok());
-  const std::string name = dir.File("segment");
-  ShmStoreOptions options = FileWithHolderAndPin(name);
+TEST_F(StaleBoot, AStuckResetIsBusyAndTakenOverWhenItDies) {
+  ShmStoreOptions options = options_;
   options.init_timeout = 200ms;
-  PretendEarlierBoot(name);
-  if (::testing::Test::HasFatalFailure()) return;
   Worker resetter(
-      kLeaseWorker, {name},
+      kLeaseWorker, {name_},
       {{"SHMLEASE_CRASH_AT", "stale-boot-before-reset"}, {"SHMLEASE_CRASH_HOW", "stop"}});
   auto status = resetter.WaitStoppedOrExited();
   ASSERT_TRUE(status && WIFSTOPPED(*status))
@@ -322,11 +330,7 @@ TEST(StaleBootReset, AStuckResetIsBusyAndTakenOverWhenItDies) {
     SCOPED_TRACE(read_only ? "read-only" : "writable");
     ShmStoreOptions o = options;
     o.read_only = read_only;
-    std::error_code ec;
-    std::string detail;
-    EXPECT_FALSE(ShmStore::Open(o, ec, &detail));
-    EXPECT_EQ(ec, Errc::segment_busy) << detail;
-    EXPECT_NE(detail.find("did not finish in time"), std::string::npos) << detail;
+    EXPECT_TRUE(OpenRefused(o, Errc::segment_busy, "did not finish in time"));
   }
   resetter.Signal(SIGKILL);
   status = resetter.WaitExit();
@@ -340,32 +344,22 @@ TEST(StaleBootReset, AStuckResetIsBusyAndTakenOverWhenItDies) {
 // Between seeing the earlier boot (under a shared flock) and taking the
 // flock exclusively to reset, the opener holds no lock: the file may change.
 // One that changed size is not reset over; the opener says so and leaves it.
-TEST(StaleBootReset, AFileThatChangesSizeBeforeTheResetIsRefusedNotReset) {
-  TempDir dir;
-  ASSERT_TRUE(dir.ok());
-  const std::string name = dir.File("segment");
-  const ShmStoreOptions options = FileWithHolderAndPin(name);
-  PretendEarlierBoot(name);
-  if (::testing::Test::HasFatalFailure()) return;
+TEST_F(StaleBoot, AFileThatChangesSizeBeforeTheResetIsRefusedNotReset) {
   struct stat before {};
-  ASSERT_EQ(stat(name.c_str(), &before), 0);
-  Worker opener(kLeaseWorker, {name},
+  ASSERT_EQ(stat(name_.c_str(), &before), 0);
+  Worker opener(kLeaseWorker, {name_},
                 {{"SHMLEASE_CRASH_AT", "stale-boot-seen"}, {"SHMLEASE_CRASH_HOW", "stop"}});
   auto status = opener.WaitStoppedOrExited();
   ASSERT_TRUE(status && WIFSTOPPED(*status)) << testing::DescribeStatus(status) << opener.output();
-  ASSERT_EQ(truncate(name.c_str(), before.st_size + 4096), 0);
+  ASSERT_EQ(truncate(name_.c_str(), before.st_size + 4096), 0);
   opener.Signal(SIGCONT);
   status = opener.WaitExit();
   ASSERT_TRUE(status && WIFEXITED(*status)) << testing::DescribeStatus(status);
   EXPECT_EQ(WEXITSTATUS(*status), 1) << opener.output();
   EXPECT_NE(opener.output().find("changed size while it was opened"), std::string::npos)
       << opener.output();
-  // Not reset: the earlier boot's id and holder are still in the file, and
-  // the next opener refuses the file for its size instead of resetting it.
-  std::error_code ec;
-  std::string detail;
-  EXPECT_FALSE(ShmStore::Open(options, ec, &detail));
-  EXPECT_EQ(ec, Errc::corrupt_segment) << detail;
+  // Not reset: the next opener refuses the file for its size instead.
+  EXPECT_TRUE(OpenRefused(options_, Errc::corrupt_segment, name_));
 }
 
 }  // namespace

@@ -27,6 +27,7 @@
 #include <sstream>
 #include <stop_token>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -73,6 +74,22 @@ inline std::shared_ptr<ShmStore> MustOpen(const ShmStoreOptions& options) {
   auto store = ShmStore::OpenOrCreate(options, ec, &detail);
   EXPECT_FALSE(ec) << ec.message() << ": " << detail;
   return store;
+}
+
+// ShmStore::Open refuses `options` with `want`, and its detail message holds
+// `text` (the problem named, not just a code).
+inline ::testing::AssertionResult OpenRefused(const ShmStoreOptions& options, Errc want,
+                                              std::string_view text) {
+  std::error_code ec;
+  std::string detail;
+  if (ShmStore::Open(options, ec, &detail)) return ::testing::AssertionFailure() << "it opened";
+  if (ec != want) {
+    return ::testing::AssertionFailure() << "refused with " << ec.message() << ": " << detail;
+  }
+  if (detail.find(text) == std::string::npos) {
+    return ::testing::AssertionFailure() << "detail lacks '" << text << "': " << detail;
+  }
+  return ::testing::AssertionSuccess();
 }
 
 // CLOCK_MONOTONIC in nanoseconds: the clock every expiry is on (S28), read
