@@ -513,15 +513,8 @@ Table::CachedExtend Table::ExtendCached(const TokenCache& cache, std::int64_t du
   // Without the lock first: a holding that is over never comes back (a new
   // holding gets a new epoch), so a consistent read that shows another epoch
   // or no holder settles it, and the claim that follows takes the lock once.
-  {
-    const std::uint32_t s1 = h.seq.load(std::memory_order_acquire);
-    const std::uint32_t st = h.state.load(std::memory_order_relaxed);
-    const std::uint64_t epoch = h.epoch.load(std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_acquire);
-    if (!(s1 & 1) && h.seq.load(std::memory_order_relaxed) == s1 &&
-        (epoch != cache.words[1] || (st & (kOccupied | kHeld)) != (kOccupied | kHeld))) {
-      return CachedExtend::kEnded;
-    }
+  if (HotHolding seen; ReadHotHolding(h, &seen) && !seen.Is(cache.words[1])) {
+    return CachedExtend::kEnded;
   }
   WriteLock lock(*this, lock_timeout_ns_, stop);
   if (lock.error()) {
@@ -534,16 +527,14 @@ Table::CachedExtend Table::ExtendCached(const TokenCache& cache, std::int64_t du
     *result = Errc::invalid_duration;
     return CachedExtend::kDone;
   }
-  // No writer runs concurrently: plain loads. A torn slot goes the slow way,
-  // which reports it.
-  const std::uint32_t st = h.state.load(std::memory_order_relaxed);
-  const std::int64_t current_expiry = h.expiry_ns.load(std::memory_order_relaxed);
-  if ((h.seq.load(std::memory_order_relaxed) & 1) ||
-      h.epoch.load(std::memory_order_relaxed) != cache.words[1] ||
-      (st & (kOccupied | kHeld)) != (kOccupied | kHeld) ||
-      !(h.pin_count.load(std::memory_order_relaxed) > 0 || now < current_expiry)) {
+  // The same read under the lock, where a torn slot (odd counter) is damage:
+  // the claim by name that follows reports it.
+  HotHolding held;
+  if (!ReadHotHolding(h, &held) || !held.Is(cache.words[1]) ||
+      !(held.pin_count > 0 || now < held.expiry_ns)) {
     return CachedExtend::kEnded;
   }
+  const std::int64_t current_expiry = held.expiry_ns;
   ExtendLocked(h, now + duration_ns, current_expiry);
   *result = HeldCode();
   return CachedExtend::kDone;

@@ -62,6 +62,25 @@ struct HeldView {
 
 enum class ClaimMode { claim_only, extend_only, claim_or_extend };
 
+// A slot's holding as its hot line shows it, read without the lock.
+struct HotHolding {
+  std::uint32_t state = 0;
+  std::uint64_t epoch = 0;
+  std::int64_t expiry_ns = 0;
+  std::uint32_t pin_count = 0;
+
+  // Still the holding a cache remembers under `cached_epoch`: epochs are
+  // unique across the table, so the same epoch, still held, is the same key,
+  // holder and holding (whether its time has run out is a separate question).
+  bool Is(std::uint64_t cached_epoch) const {
+    return epoch == cached_epoch && (state & (kOccupied | kHeld)) == (kOccupied | kHeld);
+  }
+};
+
+// A consistent read of `h` into *out (ReadSlot's seqlock protocol, hot line
+// only); false when a writer was inside the slot.
+inline bool ReadHotHolding(const SlotHot& h, HotHolding* out);
+
 inline constexpr std::uint64_t kNoSlot = ~std::uint64_t{0};
 // Set in a TokenCache's slot word when the holding it names is another
 // holder's (slot indexes stay below 2^26).
@@ -222,26 +241,30 @@ inline std::int64_t Table::FastNow(std::int64_t expiry_ns) const {
   return clock_.Monotonic();
 }
 
+inline bool ReadHotHolding(const SlotHot& h, HotHolding* out) {
+  // The seqlock read protocol of ReadSlot (see there), on the hot line only.
+  const std::uint32_t s1 = h.seq.load(std::memory_order_acquire);
+  out->state = h.state.load(std::memory_order_relaxed);
+  out->epoch = h.epoch.load(std::memory_order_relaxed);
+  out->expiry_ns = h.expiry_ns.load(std::memory_order_relaxed);
+  out->pin_count = h.pin_count.load(std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_acquire);
+  return !(s1 & 1) && h.seq.load(std::memory_order_relaxed) == s1;
+}
+
 inline Table::CachedAnswer Table::CheckCached(const TokenCache& cache) const {
   // The slot and holding this token saw last time. Epochs are unique across
   // the table, so an equal epoch proves it is still the same key, holder and
   // holding; any other answer goes the slow way.
   const std::uint64_t cached_index = cache.words[0] & ~kCachedOtherHolder;
   if (cached_index >= slots_) return CachedAnswer::kUnknown;
-  const SlotHot& h = hot_[cached_index];
-  // The seqlock read protocol of ReadSlot (see there), on the hot line only.
-  const std::uint32_t s1 = h.seq.load(std::memory_order_acquire);
-  const std::uint32_t st = h.state.load(std::memory_order_relaxed);
-  const std::uint64_t epoch = h.epoch.load(std::memory_order_relaxed);
-  const std::int64_t expiry = h.expiry_ns.load(std::memory_order_relaxed);
-  const std::uint32_t pins = h.pin_count.load(std::memory_order_relaxed);
-  std::atomic_thread_fence(std::memory_order_acquire);
-  if ((s1 & 1) || h.seq.load(std::memory_order_relaxed) != s1 || epoch != cache.words[1] ||
-      (st & (kOccupied | kHeld)) != (kOccupied | kHeld)) {
+  HotHolding seen;
+  if (!ReadHotHolding(hot_[cached_index], &seen) || !seen.Is(cache.words[1])) {
     return CachedAnswer::kUnknown;
   }
   if (cache.words[0] & kCachedOtherHolder) return CachedAnswer::kNotHeld;  // No clock needed.
-  return pins > 0 || FastNow(expiry) < expiry ? CachedAnswer::kHeld : CachedAnswer::kNotHeld;
+  return seen.pin_count > 0 || FastNow(seen.expiry_ns) < seen.expiry_ns ? CachedAnswer::kHeld
+                                                                        : CachedAnswer::kNotHeld;
 }
 
 }  // namespace shmlease::internal
