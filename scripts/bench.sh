@@ -8,7 +8,7 @@
 # stopped on exit, whatever happens. Every benchmark segment is named
 # shmlease-bench-<pid>-<what> and destroyed by its program; a crashed run's
 # leftovers are removed on exit too.
-# SHMLEASE_BENCH_REPS (default 3) repeats the single-process suite to show noise.
+# SHMLEASE_BENCH_REPS (default 5) repeats the single-process suite to show noise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
@@ -57,8 +57,13 @@ export SHMLEASE_BENCH_REDIS_PORT=$port
 } >"$out/machine.txt"
 
 echo "=== single-process suites (Google Benchmark)"
+# Repetitions run in random order, interleaved with the other benchmarks'.
+# This VM switches between a fast and a slow speed for seconds at a time (see
+# bench/results_notes.md); run in sequence, the 1k, 64k and 1M table sizes of
+# one benchmark could each land in a different speed and fake a size effect.
 timeout 420 build/release/bench/shmlease_bench \
-  --benchmark_repetitions="${SHMLEASE_BENCH_REPS:-3}" \
+  --benchmark_repetitions="${SHMLEASE_BENCH_REPS:-5}" \
+  --benchmark_enable_random_interleaving=true \
   --benchmark_out="$out/gbench.json" --benchmark_out_format=json \
   --benchmark_format=console 2>&1 | grep -v -E '_(mean|stddev|cv)\b' || {
   echo "shmlease_bench failed"
