@@ -36,7 +36,8 @@ def load_gbench(path):
         r["p50"].append(b.get("p50_ns", b["real_time"]))
         r["p99"].append(b.get("p99_ns", b["real_time"]))
         r["mean"].append(b["real_time"])
-        for k in ("batch", "lag_p50_ns", "lag_p99_ns", "lag_max_ns", "res_ns"):
+        for k in ("batch", "lag_p50_ns", "lag_p99_ns", "lag_max_ns", "res_ns", "p50_1k_ns",
+                  "p50_64k_ns", "p50_1M_ns", "ratio_1M_1k_p50", "ratio_1M_1k_p90"):
             if k in b:
                 r["extra"].setdefault(k, []).append(b[k])
     return runs, data["context"]
@@ -76,6 +77,11 @@ class Single:
         """The lowest p50 over repetitions: the cost without the VM's slow spells."""
         r = self.runs.get(name)
         return min(r["p50"]) if r and r["p50"] else None
+
+    def extra(self, name, key):
+        """A counter's median over repetitions, or None."""
+        r = self.runs.get(name)
+        return med(r["extra"].get(key, [])) if r else None
 
     def spread(self, name):
         r = self.runs.get(name)
@@ -165,6 +171,14 @@ def scale_table(s):
         out.append(f"| {label} | " + " | ".join(
             f"{fmt_ns(x)} / {fmt_ns(s.p(f'{name}/{n}', 'p99'))}" if x else NA
             for x, n in zip(v, (1000, 64000, 1000000))) + f" | {ratio} |")
+    for label, name in (("Check, working set, sizes paired in each round",
+                         "shmlease/Scale/Check_paired"),
+                        ("Claim (extend), working set, sizes paired in each round",
+                         "shmlease/Scale/Claim_extend_paired")):
+        v = [s.extra(name, f"p50_{k}_ns") for k in ("1k", "64k", "1M")]
+        r50, r90 = s.extra(name, "ratio_1M_1k_p50"), s.extra(name, "ratio_1M_1k_p90")
+        out.append(f"| {label} | " + " | ".join(fmt_ns(x) if x else NA for x in v) + " | " +
+                   (f"{r50:.2f}× (p90 of rounds {r90:.2f}×)" if r50 and r90 else NA) + " |")
     return "\n".join(out)
 
 
@@ -309,6 +323,11 @@ def main():
                   ("shmlease/Scale/Check", "shmlease/Scale/Claim_extend")]
     ratio_best = (max(a_ / b for a_, b in scale_best)
                   if all(x and y for x, y in scale_best) else None)
+    # The target's verdict: the sizes measured in the same moment (paired
+    # rounds, bench/shmlease_bench.cc), the worse of check and claim.
+    paired = [s.extra(n, "ratio_1M_1k_p50") for n in
+              ("shmlease/Scale/Check_paired", "shmlease/Scale/Claim_extend_paired")]
+    ratio_paired = max(paired) if all(paired) else None
     leases10k = s.p("shmlease/Leases/10000")
 
     def verdict(ok):
@@ -326,10 +345,12 @@ def main():
          fmt_ns(wake.get("p50_ns")), wake.get("p50_ns", 1e12) <= 20_000),
         ("waiter returns after expiry, p99 lateness", "≤ 1 ms", fmt_ns(late.get("p99_ns")),
          late.get("p99_ns", 1e12) <= 1_000_000),
-        ("claim and check cost, 1M ÷ 1k (working set; best repetition of each size)", "≤ 1.5×",
-         (f"{ratio_best:.2f}×" if ratio_best else NA) +
-         (f" (medians: {ratio:.2f}×)" if ratio else ""),
-         ratio_best is not None and ratio_best <= 1.5),
+        ("claim and check cost, 1M ÷ 1k (working set; sizes paired in each round, median "
+         "ratio, the worse of check and claim)", "≤ 1.5×",
+         (f"{ratio_paired:.2f}×" if ratio_paired else NA) +
+         (f" (sizes in separate runs: best repetitions {ratio_best:.2f}×, medians {ratio:.2f}×)"
+          if ratio_best and ratio else ""),
+         ratio_paired is not None and ratio_paired <= 1.5),
         ("Reader::Leases() of 10k leases, p50", "≤ 1 ms", fmt_ns(leases10k),
          leases10k is not None and leases10k <= 1_000_000),
     ]
@@ -414,7 +435,11 @@ def main():
               "caches at every size, so what changes is only what the algorithm does: probe "
               "lengths, `max_probe`); the *uniform* rows pick any lease of the table at random, "
               "so at 64k and 1M nearly every operation misses the caches and the TLB (the 1M "
-              "table is 1.1 GB).\n")
+              "table is 1.1 GB). The first four rows measure each size in its own stretch of "
+              "time (p50 / p99). The *paired* rows time one batch of each size back to back in "
+              "every round, the order rotating (p50 only): the VM changes speed between "
+              "stretches, so only paired rounds compare the sizes under the same conditions; "
+              "their ratio is the median of the rounds' ratios, and it decides the target.\n")
     md.append(scale_table(s))
     md.append("\n![p50 latency against table size](plot_table_size.png)\n")
 

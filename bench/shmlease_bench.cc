@@ -32,6 +32,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "bench_util.h"
@@ -407,6 +408,83 @@ BENCHMARK(BM_ScaleClaim)
     ->Arg(1000)
     ->Arg(64000)
     ->Arg(1000000)
+    ->UseManualTime()
+    ->Iterations(500);
+
+// The three sizes measured side by side: every iteration is a round that
+// times one batch on each table, back to back, in an order that rotates from
+// round to round. The benchmarks above measure each size in its own stretch
+// of time, and this VM changes speed between stretches (results_notes.md):
+// a size that happens to run in a slow stretch looks nearly twice as costly.
+// Here every round pairs the sizes in the same moment, so the median of the
+// rounds' 1M ÷ 1k ratios shows what the table size costs, and only that.
+constexpr std::size_t kPairedSizes[] = {1000, 64000, 1000000};
+
+template <typename MakeOp>
+void ScalePaired(benchmark::State& state, MakeOp make_op) {
+  // make_op(ScaleEnv&, working set) returns the op of one batch index, the
+  // same closure type for every size: called directly, not through a
+  // std::function, whose indirect call would add the same few nanoseconds to
+  // every size and flatter the ratio.
+  using Op = std::invoke_result_t<MakeOp&, ScaleEnv&, const std::vector<std::size_t>&>;
+  std::vector<Op> ops;
+  for (std::size_t n : kPairedSizes) {
+    ScaleEnv& s = Scale(n);
+    ops.push_back(make_op(s, WorkingSet(s.n)));
+  }
+  std::vector<std::vector<double>> samples(ops.size());
+  std::vector<double> ratios;
+  std::size_t round = 0;
+  for (auto _ : state) {
+    double per_op[std::size(kPairedSizes)] = {};
+    for (std::size_t k = 0; k < ops.size(); ++k) {
+      const std::size_t which = (round + k) % ops.size();
+      const std::int64_t t0 = bench::NowNs();
+      for (int i = 0; i < kWorkingSet; ++i) ops[which](i);
+      per_op[which] = static_cast<double>(bench::NowNs() - t0) / kWorkingSet;
+      samples[which].push_back(per_op[which]);
+    }
+    ratios.push_back(per_op[2] / per_op[0]);
+    state.SetIterationTime((per_op[0] + per_op[1] + per_op[2]) / 3 * 1e-9);
+    ++round;
+  }
+  state.counters["p50_1k_ns"] = bench::Quantile(samples[0], 0.50);
+  state.counters["p50_64k_ns"] = bench::Quantile(samples[1], 0.50);
+  state.counters["p50_1M_ns"] = bench::Quantile(samples[2], 0.50);
+  state.counters["ratio_1M_1k_p50"] = bench::Quantile(ratios, 0.50);
+  state.counters["ratio_1M_1k_p90"] = bench::Quantile(ratios, 0.90);
+  state.counters["batch"] = kWorkingSet;
+}
+
+void BM_ScaleCheckPaired(benchmark::State& state) {
+  ScalePaired(state, [&](ScaleEnv& s, const std::vector<std::size_t>& set) {
+    std::vector<shmlease::Token> tokens;
+    for (std::size_t i : set) {
+      tokens.push_back(s.env.checker->Token(bench::LeaseName(i), kHolder));
+      if (tokens.back().Check()) state.SkipWithError("token does not hold");
+    }
+    return [tokens = std::move(tokens)](int i) mutable {
+      benchmark::DoNotOptimize(tokens[i].Check());
+    };
+  });
+}
+BENCHMARK(BM_ScaleCheckPaired)
+    ->Name("shmlease/Scale/Check_paired")
+    ->UseManualTime()
+    ->Iterations(5000);
+
+void BM_ScaleClaimPaired(benchmark::State& state) {
+  ScalePaired(state, [](ScaleEnv& s, const std::vector<std::size_t>& set) {
+    std::vector<std::string> leases;
+    for (std::size_t i : set) leases.push_back(bench::LeaseName(i));
+    shmlease::Claimer* claimer = s.env.claimer.get();
+    return [leases = std::move(leases), claimer](int i) {
+      benchmark::DoNotOptimize(claimer->Claim(leases[i], kHolder, kLong));
+    };
+  });
+}
+BENCHMARK(BM_ScaleClaimPaired)
+    ->Name("shmlease/Scale/Claim_extend_paired")
     ->UseManualTime()
     ->Iterations(500);
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 
+#include "same_bytes.h"
 #include "shmlease/errors.h"
 
 namespace shmlease {
@@ -44,7 +45,7 @@ class ClaimerImpl final : public Claimer, Bound {
     if (last_in_use_.test_and_set(std::memory_order_acquire)) {
       return store_->ClaimOrExtend(key, holder, duration, nullptr, std::move(stop));
     }
-    if (last_.lease != lease || last_.holder != holder) {
+    if (!internal::SameBytes(last_.lease, lease) || !internal::SameBytes(last_.holder, holder)) {
       last_.lease.assign(lease);
       last_.holder.assign(holder);
       last_.cache = TokenCache{};

@@ -49,7 +49,7 @@ bool RobustMutex::Init(pthread_mutex_t* m) noexcept {
   return ok;
 }
 
-bool RobustMutex::HasExpectedKind(const pthread_mutex_t* m) noexcept {
+int RobustMutex::ExpectedKind() noexcept {
   // The kind word is written once, by Init, before the segment is published.
   static const int expected = [] {
     pthread_mutex_t reference;
@@ -58,18 +58,11 @@ bool RobustMutex::HasExpectedKind(const pthread_mutex_t* m) noexcept {
     pthread_mutex_destroy(&reference);
     return kind;
   }();
-  return expected != -1 && m->__data.__kind == expected;
+  return expected;
 }
 
-LockResult RobustMutex::Lock(std::int64_t timeout_ns, const std::stop_token& stop) noexcept {
-  // Never hand glibc a mutex of another kind (see HasExpectedKind); the
-  // segment was checked on open, but another process may have changed it since.
-  if (!HasExpectedKind(m_)) return LockResult::unrecoverable;
-  // A stop requested before the call aborts it even when the lock is free:
-  // the operation must not take effect (S24). Costs nothing without a stop state.
-  if (stop.stop_requested()) return LockResult::aborted;
-  // The uncontended case costs one CAS.
-  int rc = pthread_mutex_trylock(m_);
+LockResult RobustMutex::LockBusy(int rc, std::int64_t timeout_ns,
+                                 const std::stop_token& stop) noexcept {
   // A writer holds the lock for a few hundred nanoseconds. When it runs on
   // another CPU, watching the lock word for about that long costs less than
   // sleeping in the kernel and being woken; when it does not (preempted,
@@ -103,7 +96,5 @@ LockResult RobustMutex::Lock(std::int64_t timeout_ns, const std::stop_token& sto
 }
 
 void RobustMutex::MarkConsistent() noexcept { pthread_mutex_consistent(m_); }
-
-void RobustMutex::Unlock() noexcept { pthread_mutex_unlock(m_); }
 
 }  // namespace shmlease::internal

@@ -65,9 +65,9 @@ constexpr std::uint64_t kPrefetchSlots = 8;
 class Table::WriteLock {
  public:
   WriteLock(const Table& t, std::int64_t timeout_ns, const std::stop_token& stop)
-      : mutex_(&t.header_.mutex) {
+      : mutex_(&t.header_.mutex, t.mutex_kind_) {
     if (t.segment_.read_only()) {
-      ec_ = Errc::read_only;
+      failure_ = Errc::read_only;
       return;
     }
     switch (mutex_.Lock(timeout_ns, stop)) {
@@ -82,13 +82,13 @@ class Table::WriteLock {
         break;
       case LockResult::timed_out:
         t.header_.stats.lock_timeouts.fetch_add(1, std::memory_order_relaxed);
-        ec_ = Errc::timeout;
+        failure_ = Errc::timeout;
         break;
       case LockResult::aborted:
-        ec_ = Errc::aborted;
+        failure_ = Errc::aborted;
         break;
       case LockResult::unrecoverable:
-        ec_ = Errc::corrupt_segment;
+        failure_ = Errc::corrupt_segment;
         break;
     }
     if (locked_) SHMLEASE_FAULT_POINT("lock-acquired");
@@ -96,12 +96,15 @@ class Table::WriteLock {
   ~WriteLock() {
     if (locked_) mutex_.Unlock();
   }
-  std::error_code error() const { return ec_; }
+  // The code is made only for a failure: a default std::error_code calls
+  // std::system_category() through the PLT, on every writer's hot path.
+  bool failed() const { return !locked_; }
+  std::error_code error() const { return locked_ ? std::error_code() : failure_; }
 
  private:
   RobustMutex mutex_;
   bool locked_ = false;
-  std::error_code ec_;
+  Errc failure_ = Errc::invalid;  // Set on every path that leaves locked_ false.
 };
 
 Table::Table(Segment& segment, std::int64_t lock_timeout_ns)
@@ -114,12 +117,9 @@ Table::Table(Segment& segment, std::int64_t lock_timeout_ns)
       fake_clock_(segment.geometry().fake_clock),
       lock_timeout_ns_(lock_timeout_ns),
       coarse_margin_ns_(CoarseClockMarginNs()),
+      mutex_kind_(RobustMutex::ExpectedKind()),
       system_category_(&std::system_category()),
       lease_category_(&lease_category()) {}
-
-std::int64_t Table::Now() const {
-  return fake_clock_ ? header_.fake_now_ns.load(std::memory_order_acquire) : clock_.Monotonic();
-}
 
 std::error_code Table::AdvanceFakeClock(std::int64_t d) {
   if (!fake_clock_ || d <= 0) return Errc::invalid;
@@ -517,7 +517,7 @@ Table::CachedExtend Table::ExtendCached(const TokenCache& cache, std::int64_t du
     return CachedExtend::kEnded;
   }
   WriteLock lock(*this, lock_timeout_ns_, stop);
-  if (lock.error()) {
+  if (lock.failed()) {
     *result = lock.error();
     return CachedExtend::kDone;
   }
@@ -544,7 +544,7 @@ std::error_code Table::Claim(const KeyWords& key, const NameWords& holder, std::
                              ClaimMode mode, SlotView* current, const std::stop_token& stop,
                              TokenCache* held_at) {
   WriteLock lock(*this, lock_timeout_ns_, stop);
-  if (lock.error()) return lock.error();
+  if (lock.failed()) return lock.error();
   // One clock read, with the lock held, decides both whether the lease is
   // held now and the new expiry. It is no earlier than the start of the
   // call, so now + duration keeps the promise "at least t0 + duration"; and
@@ -621,7 +621,7 @@ std::error_code Table::Claim(const KeyWords& key, const NameWords& holder, std::
 std::error_code Table::Revoke(const KeyWords& key, const NameWords& holder,
                               const std::stop_token& stop) {
   WriteLock lock(*this, lock_timeout_ns_, stop);
-  if (lock.error()) return lock.error();
+  if (lock.failed()) return lock.error();
   // Names compared in place, only the hot line copied: no slot image.
   const std::uint64_t i = FindLocked(key);
   if (i == kNoSlot) return Errc::invalid;
@@ -637,7 +637,7 @@ std::error_code Table::Revoke(const KeyWords& key, const NameWords& holder,
 std::error_code Table::Pin(const KeyWords& key, const NameWords& entity,
                            const std::stop_token& stop) {
   WriteLock lock(*this, lock_timeout_ns_, stop);
-  if (lock.error()) return lock.error();
+  if (lock.failed()) return lock.error();
   const std::int64_t now = Now();
   SlotView v;
   std::error_code damaged;
@@ -679,7 +679,7 @@ std::error_code Table::Pin(const KeyWords& key, const NameWords& entity,
 std::error_code Table::Unpin(const KeyWords& key, const NameWords& entity,
                              const std::stop_token& stop) {
   WriteLock lock(*this, lock_timeout_ns_, stop);
-  if (lock.error()) return lock.error();
+  if (lock.failed()) return lock.error();
   SlotView v;
   std::error_code damaged;
   std::uint64_t i = Find(key, &v, &damaged);
@@ -710,7 +710,7 @@ std::error_code Table::ResetAfterReboot() {
   // the reset that reboot should have been.
   if (!RobustMutex::Init(&header_.mutex)) return Errc::corrupt_segment;
   WriteLock lock(*this, lock_timeout_ns_, std::stop_token{});
-  if (lock.error()) return lock.error();
+  if (lock.failed()) return lock.error();
   if (segment_.BootIdIsCurrent()) return {};  // Opened under the flock: cannot happen.
   // A writer cut short by the reboot: what its owner's death would have
   // triggered (the fresh mutex reports no dead owner).

@@ -228,10 +228,17 @@ class Table {
   std::int64_t lock_timeout_ns_;
   // CoarseClockMarginNs(), copied here so the check's fast path makes no call for it.
   std::int64_t coarse_margin_ns_;
+  // RobustMutex::ExpectedKind(), asked once: every lock checks the segment's
+  // mutex against it.
+  int mutex_kind_;
   ClockReader clock_;
   const std::error_category* system_category_;
   const std::error_category* lease_category_;
 };
+
+inline std::int64_t Table::Now() const {
+  return fake_clock_ ? header_.fake_now_ns.load(std::memory_order_acquire) : clock_.Monotonic();
+}
 
 inline std::int64_t Table::FastNow(std::int64_t expiry_ns) const {
   if (fake_clock_) return header_.fake_now_ns.load(std::memory_order_acquire);

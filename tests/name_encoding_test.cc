@@ -2,13 +2,15 @@
 // overlapping loads and shifts instead of a zeroed buffer and a memcpy. It
 // must give exactly the zero-padded bytes at every length, and read nothing
 // outside the name: each name here lives in a heap block of exactly its
-// length, so the ASan run reports any byte read past its end.
+// length, so the ASan run reports any byte read past its end. SameBytes, the
+// Claimer's inline comparison of names, is held to the same rules.
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <memory>
 #include <string_view>
 
+#include "../lib/same_bytes.h"
 #include "../lib/shm_name.h"
 
 namespace shmlease::internal {
@@ -49,6 +51,25 @@ TEST(NameEncoding, RoundTripsThroughToString) {
   for (std::string_view s : {"a", "ab", "abc", "abcd", "abcdefg", "abcdefgh", "lease-000001",
                              "application-leadership"}) {
     EXPECT_EQ(NameWords::From(s).ToString(), s);
+  }
+}
+
+// Two copies of the same bytes in separate exact-size blocks: equal; any one
+// byte changed, at any position and length: unequal; a prefix: unequal.
+TEST(SameBytes, SeesEveryByteAndNothingBeyond) {
+  for (std::size_t len = 0; len <= kMaxNameLength + 9; ++len) {
+    auto a = std::make_unique<char[]>(len == 0 ? 1 : len);
+    auto b = std::make_unique<char[]>(len == 0 ? 1 : len);
+    for (std::size_t i = 0; i < len; ++i) a[i] = b[i] = static_cast<char>(0x21 + (i * 7) % 90);
+    const std::string_view sa(a.get(), len), sb(b.get(), len);
+    ASSERT_TRUE(SameBytes(sa, sb)) << "length " << len;
+    for (std::size_t i = 0; i < len; ++i) {
+      b[i] ^= 0x40;
+      ASSERT_FALSE(SameBytes(sa, sb)) << "length " << len << ", byte " << i;
+      ASSERT_FALSE(SameBytes(sb, sa)) << "length " << len << ", byte " << i;
+      b[i] ^= 0x40;
+    }
+    if (len > 0) EXPECT_FALSE(SameBytes(sa, sb.substr(0, len - 1))) << "length " << len;
   }
 }
 
