@@ -269,7 +269,8 @@ std::error_code ShmStore::ClaimOrExtendCached(const KeyView& key, std::string_vi
   if (d <= 0) return Errc::invalid_duration;
   // The cache is only ever filled by a success on valid names: trusting it
   // skips validating, encoding, hashing and looking the names up.
-  std::error_code ec;
+  // Not `std::error_code ec;`: that calls std::system_category() through the PLT.
+  std::error_code ec = impl_->table.Ok();
   switch (impl_->table.ExtendCached(*cache, d, stop, &ec)) {
     case internal::Table::CachedExtend::kDone:
       return ec;

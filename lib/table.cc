@@ -536,7 +536,7 @@ Table::CachedExtend Table::ExtendCached(const TokenCache& cache, std::int64_t du
   }
   const std::int64_t current_expiry = held.expiry_ns;
   ExtendLocked(h, now + duration_ns, current_expiry);
-  *result = HeldCode();
+  *result = Ok();
   return CachedExtend::kDone;
 }
 
@@ -566,7 +566,7 @@ std::error_code Table::Claim(const KeyWords& key, const NameWords& holder, std::
     if (!held || !Equals(cold_[i].holder, holder)) return Errc::invalid;
     ExtendLocked(h, expiry, current_expiry);
     RecordHolding(held_at, i, h.epoch.load(std::memory_order_relaxed));
-    return {};
+    return Ok();
   }
   SlotView v;
   std::error_code damaged;
@@ -577,7 +577,7 @@ std::error_code Table::Claim(const KeyWords& key, const NameWords& holder, std::
       if (mode == ClaimMode::claim_only) return Errc::held;
       ExtendLocked(hot_[i], expiry, v.expiry_ns);
       RecordHolding(held_at, i, v.epoch);
-      return {};
+      return Ok();
     }
     if (current != nullptr) *current = v;
     switch (mode) {
@@ -615,7 +615,7 @@ std::error_code Table::Claim(const KeyWords& key, const NameWords& holder, std::
   Commit(i, v, mask, home, home_max_probe, used, epoch);
   header_.stats.claims.fetch_add(1, std::memory_order_relaxed);
   RecordHolding(held_at, i, epoch);
-  return {};
+  return Ok();
 }
 
 std::error_code Table::Revoke(const KeyWords& key, const NameWords& holder,
@@ -631,7 +631,7 @@ std::error_code Table::Revoke(const KeyWords& key, const NameWords& holder,
   v.state &= ~kHeld;  // Pins stay; the key stays while pinned.
   Commit(i, v, 0, i, 0, header_.used, header_.last_epoch);
   header_.stats.revocations.fetch_add(1, std::memory_order_relaxed);
-  return {};
+  return Ok();
 }
 
 std::error_code Table::Pin(const KeyWords& key, const NameWords& entity,

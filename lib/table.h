@@ -156,7 +156,9 @@ class Table {
   CachedAnswer CheckCached(const TokenCache& cache) const;
   // The codes Check answers with, made without a call (std::error_code{}
   // calls std::system_category() through the PLT on every construction).
-  std::error_code HeldCode() const { return std::error_code(0, *system_category_); }
+  std::error_code HeldCode() const { return Ok(); }
+  // Success, made the same way, for the writers' hot paths.
+  std::error_code Ok() const { return std::error_code(0, *system_category_); }
   std::error_code NotHeldCode() const {
     return std::error_code(static_cast<int>(Errc::not_held), *lease_category_);
   }
