@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "fault.h"
 #include "name_order.h"
+#include "same_bytes.h"
 #include "segment.h"
 #include "shm_name.h"
 #include "shmlease/errors.h"
@@ -132,14 +133,15 @@ std::error_code CollectHeld(const internal::Table& table, std::int64_t now,
     const std::string& model = names[k.group].second;
     const std::string_view lease = NameView(h.lease);
     auto compare = [&](const Key& key) {
-      if (int c = key.ns.compare(ns)) return c;
-      if (int c = key.model_uuid.compare(model)) return c;
-      return std::string_view(key.lease).compare(lease);
+      if (int c = internal::CompareBytes(key.ns, ns)) return c;
+      if (int c = internal::CompareBytes(key.model_uuid, model)) return c;
+      return internal::CompareBytes(key.lease, lease);
     };
     int c = 1;
     while (it != out->end() && (c = compare(it->first)) < 0) it = out->erase(it);
     if (it != out->end() && c == 0) {
-      if (const std::string_view holder = NameView(h.holder); it->second.holder != holder) {
+      if (const std::string_view holder = NameView(h.holder);
+          !internal::SameBytes(it->second.holder, holder)) {
         it->second.holder.assign(holder);
       }
       it->second.expiry = internal::ToTimePoint(h.expiry_ns);
@@ -450,12 +452,13 @@ std::error_code ShmStore::LeaseHolders(std::string_view ns, std::string_view mod
     const HolderOf& h = found[order[n].index];
     const std::string_view lease = NameView(h.lease);
     int c = 1;
-    while (it != out->end() && (c = std::string_view(it->first).compare(lease)) < 0) {
+    while (it != out->end() && (c = internal::CompareBytes(it->first, lease)) < 0) {
       it = out->erase(it);
     }
     if (it != out->end() && c == 0) {
       // Usually the same holder as last time: compare, do not rewrite.
-      if (const std::string_view holder = NameView(h.holder); it->second != holder) {
+      if (const std::string_view holder = NameView(h.holder);
+          !internal::SameBytes(it->second, holder)) {
         it->second.assign(holder);
       }
       ++it;

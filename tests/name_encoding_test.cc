@@ -55,7 +55,8 @@ TEST(NameEncoding, RoundTripsThroughToString) {
 }
 
 // Two copies of the same bytes in separate exact-size blocks: equal; any one
-// byte changed, at any position and length: unequal; a prefix: unequal.
+// byte changed, at any position and length: unequal, and ordered as
+// string_view::compare orders them; a prefix: unequal, and first.
 TEST(SameBytes, SeesEveryByteAndNothingBeyond) {
   for (std::size_t len = 0; len <= kMaxNameLength + 9; ++len) {
     auto a = std::make_unique<char[]>(len == 0 ? 1 : len);
@@ -63,13 +64,21 @@ TEST(SameBytes, SeesEveryByteAndNothingBeyond) {
     for (std::size_t i = 0; i < len; ++i) a[i] = b[i] = static_cast<char>(0x21 + (i * 7) % 90);
     const std::string_view sa(a.get(), len), sb(b.get(), len);
     ASSERT_TRUE(SameBytes(sa, sb)) << "length " << len;
+    ASSERT_EQ(CompareBytes(sa, sb), 0) << "length " << len;
     for (std::size_t i = 0; i < len; ++i) {
       b[i] ^= 0x40;
       ASSERT_FALSE(SameBytes(sa, sb)) << "length " << len << ", byte " << i;
       ASSERT_FALSE(SameBytes(sb, sa)) << "length " << len << ", byte " << i;
+      // CompareBytes orders as string_view::compare does.
+      ASSERT_EQ(CompareBytes(sa, sb) < 0, sa.compare(sb) < 0) << "length " << len << ", byte " << i;
+      ASSERT_EQ(CompareBytes(sb, sa) < 0, sb.compare(sa) < 0) << "length " << len << ", byte " << i;
+      ASSERT_NE(CompareBytes(sa, sb), 0) << "length " << len << ", byte " << i;
       b[i] ^= 0x40;
     }
-    if (len > 0) EXPECT_FALSE(SameBytes(sa, sb.substr(0, len - 1))) << "length " << len;
+    if (len > 0) {
+      EXPECT_FALSE(SameBytes(sa, sb.substr(0, len - 1))) << "length " << len;
+      EXPECT_GT(CompareBytes(sa, sb.substr(0, len - 1)), 0) << "length " << len;
+    }
   }
 }
 
