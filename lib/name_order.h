@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -83,9 +84,10 @@ void SortByName(std::vector<SortKey>& keys, LeaseOf lease_of) {
     hi_varies |= k.hi ^ keys[0].hi;
     lo_varies |= k.lo ^ keys[0].lo;
   }
-  std::vector<SortKey> buffer(n);
+  // Every pass writes all n keys before reading them: no need to zero it.
+  const auto buffer = std::make_unique_for_overwrite<SortKey[]>(n);
   SortKey* from = keys.data();
-  SortKey* to = buffer.data();
+  SortKey* to = buffer.get();
   auto pass = [&](auto digit) {
     std::size_t start[257] = {};
     for (std::size_t i = 0; i < n; ++i) ++start[digit(from[i]) + 1];

@@ -56,9 +56,6 @@ constexpr int kSeqlockSpins = 1 << 14;
 
 inline void CpuRelax() { __builtin_ia32_pause(); }
 
-// How far ahead of its reading a table walk prefetches a slot's names.
-constexpr std::uint64_t kPrefetchSlots = 8;
-
 }  // namespace
 
 // Holds the writers' mutex; on EOWNERDEAD, replays the journal first.
@@ -316,34 +313,17 @@ Table::HeldRead Table::ReadHeld(std::uint64_t i, std::int64_t now, const NameWor
   return HeldRead::kBusy;
 }
 
-std::error_code Table::ForEachHeld(std::int64_t now, const NameWords* ns_model,
-                                   const std::function<void(const HeldView&)>& fn) const {
-  HeldView v;
-  for (std::uint64_t i = 0; i < slots_; ++i) {
-    // The hot lines stream in by themselves; the names of occupied slots are
-    // a few lines every 768 bytes, which the hardware does not fetch ahead:
-    // asking for them a few slots early overlaps the misses.
-    if (const std::uint64_t j = i + kPrefetchSlots;
-        j < slots_ && (hot_[j].state.load(std::memory_order_relaxed) & kOccupied)) {
-      __builtin_prefetch(&cold_[j].ns);
-      __builtin_prefetch(&cold_[j].model_uuid);
-      __builtin_prefetch(&cold_[j].lease);
-      __builtin_prefetch(&cold_[j].holder);
-    }
-    if (!(hot_[i].state.load(std::memory_order_relaxed) & kOccupied)) continue;
-    HeldRead r = ReadHeld(i, now, ns_model, &v);
-    if (r == HeldRead::kBusy) {
-      // As in ForEachOccupied: a dead writer's slot is repaired through the
-      // lock; a read-only mapping cannot tell dead from stopped.
-      if (segment_.read_only()) return Errc::timeout;
-      if (std::error_code ec = Repair(lock_timeout_ns_)) return ec;
-      // The lock was free and recovery ran: a slot still torn is damage.
-      if (hot_[i].seq.load(std::memory_order_relaxed) & 1) return Errc::corrupt_segment;
-      r = ReadHeld(i, now, ns_model, &v);
-      if (r == HeldRead::kBusy) return Errc::corrupt_segment;
-    }
-    if (r == HeldRead::kHeld) fn(v);
-  }
+std::error_code Table::ReadHeldAfterRepair(std::uint64_t i, std::int64_t now,
+                                           const NameWords* ns_model, HeldView* out,
+                                           HeldRead* r) const {
+  // As in ForEachOccupied: a dead writer's slot is repaired through the
+  // lock; a read-only mapping cannot tell dead from stopped.
+  if (segment_.read_only()) return Errc::timeout;
+  if (std::error_code ec = Repair(lock_timeout_ns_)) return ec;
+  // The lock was free and recovery ran: a slot still torn is damage.
+  if (hot_[i].seq.load(std::memory_order_relaxed) & 1) return Errc::corrupt_segment;
+  *r = ReadHeld(i, now, ns_model, out);
+  if (*r == HeldRead::kBusy) return Errc::corrupt_segment;
   return {};
 }
 
