@@ -17,6 +17,7 @@
 // Untimed set-up and clean-up (e.g. revoking what a "claim of a free lease"
 // batch claimed) happen outside the two clock reads.
 #include <benchmark/benchmark.h>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -180,6 +181,75 @@ void BM_CheckHeld(benchmark::State& state) {
   Batched(state, 100, [&](int) { benchmark::DoNotOptimize(token.Check()); });
 }
 BENCHMARK(BM_CheckHeld)->Name("shmlease/Check/held")->UseManualTime()->Iterations(20000);
+
+// What a check costs beyond its clock read, measured in the same moment:
+// every round times a batch of coarse clock reads through glibc, a batch
+// through the vDSO's entry point called directly (as the library reads it),
+// and a batch of checks, back to back, the order rotating. The VM changes
+// speed between stretches of time (results_notes.md); figures of separate
+// benchmarks may come from different speeds, these cannot.
+using VdsoClockGettime = int (*)(clockid_t, timespec*);
+VdsoClockGettime FindVdsoClockGettime() {
+  void* vdso = dlopen("linux-vdso.so.1", RTLD_LAZY | RTLD_NOLOAD);
+  if (vdso == nullptr) return nullptr;
+  auto* fn = reinterpret_cast<VdsoClockGettime>(dlsym(vdso, "__vdso_clock_gettime"));
+  dlclose(vdso);
+  return fn;
+}
+
+void BM_CheckVsClock(benchmark::State& state) {
+  const VdsoClockGettime vdso = FindVdsoClockGettime();
+  if (vdso == nullptr) {
+    state.SkipWithError("no vDSO clock_gettime");
+    return;
+  }
+  Env env("check-vs-clock", 4096);
+  const std::string lease = bench::LeaseName(1);
+  env.MustClaim(lease, kHolder);
+  shmlease::Token token = env.checker->Token(lease, kHolder);
+  if (token.Check()) state.SkipWithError("token does not hold");
+  constexpr int kBatch = 100;
+  std::vector<double> glibc, direct, check, beyond;
+  std::size_t round = 0;
+  for (auto _ : state) {
+    double per_op[3] = {};
+    for (std::size_t k = 0; k < 3; ++k) {
+      const std::size_t which = (round + k) % 3;
+      const std::int64_t t0 = bench::NowNs();
+      for (int i = 0; i < kBatch; ++i) {
+        timespec ts;
+        switch (which) {
+          case 0:
+            clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+            benchmark::DoNotOptimize(ts);
+            break;
+          case 1:
+            vdso(CLOCK_MONOTONIC_COARSE, &ts);
+            benchmark::DoNotOptimize(ts);
+            break;
+          default:
+            benchmark::DoNotOptimize(token.Check());
+        }
+      }
+      per_op[which] = static_cast<double>(bench::NowNs() - t0) / kBatch;
+    }
+    glibc.push_back(per_op[0]);
+    direct.push_back(per_op[1]);
+    check.push_back(per_op[2]);
+    beyond.push_back(per_op[2] - per_op[1]);
+    state.SetIterationTime(per_op[2] * 1e-9);
+    ++round;
+  }
+  state.counters["glibc_coarse_p50_ns"] = bench::Quantile(glibc, 0.50);
+  state.counters["vdso_coarse_p50_ns"] = bench::Quantile(direct, 0.50);
+  state.counters["check_p50_ns"] = bench::Quantile(check, 0.50);
+  state.counters["beyond_clock_p50_ns"] = bench::Quantile(beyond, 0.50);
+  state.counters["batch"] = kBatch;
+}
+BENCHMARK(BM_CheckVsClock)
+    ->Name("shmlease/Check/held_vs_clock")
+    ->UseManualTime()
+    ->Iterations(20000);
 
 // Near expiry the coarse clock cannot tell, so Check reads the precise clock.
 // Before each batch the lease is extended to expire 2 ms from now: inside the
