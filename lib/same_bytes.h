@@ -12,7 +12,7 @@ namespace shmlease::internal {
 // holder it remembers with the caller's on every renewal; names are a few
 // words long, and the two memcmp calls through the PLT that operator== makes
 // cost more than the comparison. Reads no byte outside either string.
-inline bool SameBytes(std::string_view a, std::string_view b) noexcept {
+[[gnu::always_inline]] inline bool SameBytes(std::string_view a, std::string_view b) noexcept {
   const std::size_t n = a.size();
   if (n != b.size()) return false;
   const char* p = a.data();
@@ -42,7 +42,7 @@ inline bool SameBytes(std::string_view a, std::string_view b) noexcept {
 
 // a.compare(b), with the equal case (the usual one when a listing is merged
 // into the map of the previous listing) settled by SameBytes, without a call.
-inline int CompareBytes(std::string_view a, std::string_view b) noexcept {
+[[gnu::always_inline]] inline int CompareBytes(std::string_view a, std::string_view b) noexcept {
   return SameBytes(a, b) ? 0 : a.compare(b);
 }
 

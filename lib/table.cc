@@ -158,11 +158,11 @@ bool Table::ReadSlot(std::uint64_t i, SlotView* out, bool with_cold) const {
         std::min<std::uint32_t>(h.pin_count.load(std::memory_order_relaxed), kMaxPinsPerLease);
     out->key_hash = h.key_hash.load(std::memory_order_relaxed);
     if (with_cold) {
-      out->ns = Load(c.ns);
-      out->model_uuid = Load(c.model_uuid);
-      out->lease = Load(c.lease);
-      out->holder = Load(c.holder);
-      for (std::uint32_t p = 0; p < out->pin_count; ++p) out->pins[p] = Load(c.pins[p]);
+      LoadInto(c.ns, &out->ns);
+      LoadInto(c.model_uuid, &out->model_uuid);
+      LoadInto(c.lease, &out->lease);
+      LoadInto(c.holder, &out->holder);
+      for (std::uint32_t p = 0; p < out->pin_count; ++p) LoadInto(c.pins[p], &out->pins[p]);
     }
     std::atomic_thread_fence(std::memory_order_acquire);
     if (h.seq.load(std::memory_order_relaxed) == s1) return true;
@@ -297,11 +297,11 @@ Table::HeldRead Table::ReadHeld(std::uint64_t i, std::int64_t now, const NameWor
     }
     if (held) {
       if (ns_model == nullptr) {
-        out->ns = Load(c.ns);
-        out->model_uuid = Load(c.model_uuid);
+        LoadInto(c.ns, &out->ns);
+        LoadInto(c.model_uuid, &out->model_uuid);
       }
-      out->lease = Load(c.lease);
-      out->holder = Load(c.holder);
+      LoadInto(c.lease, &out->lease);
+      LoadInto(c.holder, &out->holder);
     }
     std::atomic_thread_fence(std::memory_order_acquire);
     if (h.seq.load(std::memory_order_relaxed) != s1) continue;
