@@ -29,7 +29,6 @@ using internal::MakeSortKey;
 using internal::NameView;
 using internal::NameWords;
 using internal::SlotView;
-using internal::SortByName;
 using internal::SortKey;
 
 struct ShmStore::Impl {
@@ -37,6 +36,10 @@ struct ShmStore::Impl {
       : segment(std::move(seg)), table(*segment, lock_timeout_ns) {}
   std::unique_ptr<internal::Segment> segment;
   internal::Table table;
+  // The last sorted order of each kind of listing (see SortMemory): a caller
+  // polling an unchanged table skips the sort.
+  mutable internal::SortMemory holders_order;  // LeaseHolders.
+  mutable internal::SortMemory leases_order;   // Leases, LeaseGroup.
 };
 
 namespace {
@@ -70,8 +73,8 @@ void Prefetch(const T* p) {
 // names become strings once. Only the slots' hot lines are read for leases
 // that are not held, and pins never. An error from the table walk is
 // returned with the leases read before it.
-std::error_code CollectHeld(const internal::Table& table, std::int64_t now,
-                            const NameWords* ns_model, LeaseMap* out) {
+std::error_code CollectHeld(const internal::Table& table, internal::SortMemory& memory,
+                            std::int64_t now, const NameWords* ns_model, LeaseMap* out) {
   struct Held {
     NameWords lease, holder;
     std::int64_t expiry_ns;
@@ -120,7 +123,7 @@ std::error_code CollectHeld(const internal::Table& table, std::int64_t now,
   for (std::size_t i = 0; i < found.size(); ++i) {
     order.push_back(MakeSortKey(found[i].lease, rank[found[i].group], i));
   }
-  SortByName(order, [&found](std::uint32_t i) -> const NameWords& { return found[i].lease; });
+  memory.Sort(order, [&found](std::uint32_t i) -> const NameWords& { return found[i].lease; });
   // Merged into *out (see LeaseHolders): entries whose key it already holds
   // keep their node and strings.
   auto it = out->begin();
@@ -402,7 +405,7 @@ std::error_code ShmStore::Leases(LeaseMap* out, std::span<const Key> keys) const
     }
     return {};
   }
-  return CollectHeld(impl_->table, now, nullptr, out);
+  return CollectHeld(impl_->table, impl_->leases_order, now, nullptr, out);
 }
 
 std::error_code ShmStore::LeaseGroup(std::string_view ns, std::string_view model_uuid,
@@ -412,7 +415,7 @@ std::error_code ShmStore::LeaseGroup(std::string_view ns, std::string_view model
     return ec;
   }
   const NameWords want[2] = {NameWords::From(ns), NameWords::From(model_uuid)};
-  return CollectHeld(impl_->table, impl_->table.Now(), want, out);
+  return CollectHeld(impl_->table, impl_->leases_order, impl_->table.Now(), want, out);
 }
 
 // Reader::Leases through the table directly: no Key or Info per lease, only
@@ -441,7 +444,8 @@ std::error_code ShmStore::LeaseHolders(std::string_view ns, std::string_view mod
     out->clear();
     return ec;  // As LeaseGroup's callers saw it: an error and no leases.
   }
-  SortByName(order, [&found](std::uint32_t i) -> const NameWords& { return found[i].lease; });
+  impl_->holders_order.Sort(
+      order, [&found](std::uint32_t i) -> const NameWords& { return found[i].lease; });
   // *out is replaced by merging, in one ordered walk: an entry it already
   // holds keeps its node and strings (a caller polling with the same map
   // allocates nothing for leases that stayed), the others are erased or

@@ -371,6 +371,34 @@ TEST_F(LeaseListing, MergingIntoThePreviousAnswerFollowsChanges) {
   ExpectAll(claimed_);
 }
 
+// A listing remembers the order it sorted into (SortMemory) and offers it to
+// the next listing of as many leases: after a change that keeps the count,
+// wherever the new names sort, every listing still gives exactly the held
+// leases. (The merge into a std::map would hide an order gone wrong; the
+// NameOrder test below checks the order itself.)
+TEST_F(LeaseListing, AChangeThatKeepsTheCountStillListsInOrder) {
+  char name[16];
+  for (int i = 0; i < 200; ++i) {
+    std::snprintf(name, sizeof name, "l%03d", i);
+    Claim(Key{"ns", "model", name}, "a");
+  }
+  ExpectGroup("ns", "model", ExpectedGroup("ns", "model"));
+  ExpectAll(claimed_);
+  // One lease goes, one that sorts last comes; then one that sorts first.
+  for (const auto& [gone, added] : {std::pair{"l050", "zz-new"}, std::pair{"l120", "a-new"}}) {
+    ASSERT_FALSE(store_->RevokeLease(Key{"ns", "model", gone}, "a"));
+    claimed_.erase(Key{"ns", "model", gone});
+    Claim(Key{"ns", "model", added}, "b");
+    ExpectGroup("ns", "model", ExpectedGroup("ns", "model"));
+    ExpectAll(claimed_);
+  }
+  // A lease moves to another holder: same names, same order, new holder.
+  ASSERT_FALSE(store_->RevokeLease(Key{"ns", "model", "l007"}, "a"));
+  Claim(Key{"ns", "model", "l007"}, "c");
+  ExpectGroup("ns", "model", ExpectedGroup("ns", "model"));
+  ExpectAll(claimed_);
+}
+
 TEST_F(LeaseListing, InvalidNamesFailAndLeaveTheMapEmpty) {
   Claim(Key{"ns", "model", "a"}, "h");
   Holders out{{"stale", "x"}};
@@ -454,6 +482,60 @@ TEST(NameOrder, SortByNameOrdersNamesThatDifferInFewBytes) {
     std::sort(want.begin(), want.end());
     EXPECT_EQ(got, want);
   }
+}
+
+// SortMemory reuses the last order only when it still sorts the keys: the
+// same keys in the same collected order reuse it; changed names, the same
+// names collected in another order, and equal keys are sorted afresh; every
+// result is the sorted order.
+TEST(NameOrder, SortMemoryReusesAnOrderOnlyWhileItStillSorts) {
+  using internal::NameWords;
+  using internal::SortKey;
+  std::mt19937 rng(13);
+  std::vector<std::string> names;
+  for (int i = 0; i < 500; ++i) names.push_back("lease-" + std::to_string(rng() % 100000));
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  std::shuffle(names.begin(), names.end(), rng);
+  internal::SortMemory memory;
+  // Sorts the names in their current order and checks the result.
+  auto sort_and_check = [&memory](const std::vector<std::string>& collected) {
+    std::vector<NameWords> stored;
+    std::vector<SortKey> keys;
+    for (std::size_t i = 0; i < collected.size(); ++i) {
+      stored.push_back(NameWords::From(collected[i]));
+      keys.push_back(internal::MakeSortKey(stored.back(), 0, i));
+    }
+    memory.Sort(keys, [&stored](std::uint32_t i) -> const NameWords& { return stored[i]; });
+    std::vector<std::string> got;
+    for (const SortKey& k : keys) got.push_back(collected[k.index]);
+    std::vector<std::string> want = collected;
+    std::sort(want.begin(), want.end());
+    EXPECT_EQ(got, want);
+  };
+  sort_and_check(names);
+  EXPECT_EQ(memory.reuses(), 0u);
+  sort_and_check(names);
+  sort_and_check(names);
+  EXPECT_EQ(memory.reuses(), 2u);
+  std::vector<std::string> changed = names;
+  changed[17] = "zz";  // Sorts last, collected in the middle.
+  sort_and_check(changed);
+  EXPECT_EQ(memory.reuses(), 2u);
+  sort_and_check(changed);
+  EXPECT_EQ(memory.reuses(), 3u);
+  std::vector<std::string> reordered = changed;
+  std::swap(reordered[3], reordered[300]);  // The same names, collected in another order.
+  sort_and_check(reordered);
+  EXPECT_EQ(memory.reuses(), 3u);
+  std::vector<std::string> twice = reordered;
+  twice[5] = twice[6];  // Equal keys never reuse (the check wants a strict order).
+  sort_and_check(twice);
+  sort_and_check(twice);
+  EXPECT_EQ(memory.reuses(), 3u);
+  std::vector<std::string> fewer(names.begin(), names.end() - 1);  // Another size.
+  sort_and_check(fewer);
+  EXPECT_EQ(memory.reuses(), 3u);
 }
 
 TEST(NameOrder, NameLengthIsStrnlen) {
