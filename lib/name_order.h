@@ -149,10 +149,11 @@ class SortMemory {
       return;
     }
     if (std::unique_lock lock(mutex_, std::try_to_lock); lock && order_.size() == n) {
-      std::vector<SortKey> sorted(n);
+      std::vector<SortKey> sorted;
+      sorted.reserve(n);  // Not sorted(n): that would zero it first.
       bool increasing = true;
       for (std::size_t k = 0; k < n && increasing; ++k) {
-        sorted[k] = keys[order_[k]];  // order_ holds each of [0, n) once.
+        sorted.push_back(keys[order_[k]]);  // order_ holds each of [0, n) once.
         increasing = k == 0 || KeyLess(sorted[k - 1], sorted[k], lease_of);
       }
       if (increasing) {
