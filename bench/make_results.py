@@ -335,7 +335,10 @@ def main():
         return "**met**" if ok else "**missed**"
 
     targets = [
-        ("Token::Check on a held lease, p50", "≤ 10 ns", fmt_ns(chk), chk is not None and chk <= 10),
+        ("Token::Check on a held lease, p50 (median of the repetitions; the best beside it)",
+         "≤ 10 ns", fmt_ns(chk) + (f" (best {fmt_ns(s.best('shmlease/Check/held'))})"
+                                   if s.best("shmlease/Check/held") else ""),
+         chk is not None and chk <= 10),
         ("Claim that extends, p50: Holding::Claim", "≤ 100 ns", fmt_ns(hext),
          hext is not None and hext <= 100),
         ("Claim that extends, p50: Claimer::Claim (renewing its last lease)", "≤ 100 ns",
