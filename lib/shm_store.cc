@@ -14,6 +14,7 @@
 
 #include "clock.h"
 #include "fault.h"
+#include "name_check.h"
 #include "name_order.h"
 #include "same_bytes.h"
 #include "segment.h"
@@ -245,12 +246,13 @@ namespace {
 // Only the bounds that encoding a name needs; the full check comes later.
 bool FitsStoredName(std::string_view s) { return !s.empty() && s.size() <= kMaxNameLength; }
 
-// Every name of a claim or revoke (key, then holder), in the order they are reported.
-std::error_code ValidateClaimNames(const KeyView& key, std::string_view holder) {
-  if (std::error_code ec = ValidateName(key.ns)) return ec;
-  if (std::error_code ec = ValidateName(key.model_uuid)) return ec;
-  if (std::error_code ec = ValidateName(key.lease)) return ec;
-  return ValidateName(holder);
+// The first problem among the names of a claim or revoke (key, then holder),
+// as ValidateName reports it; Errc{} when every name passes.
+Errc ClaimNamesProblem(const KeyView& key, std::string_view holder) {
+  for (const std::string_view name : {key.ns, key.model_uuid, key.lease, holder}) {
+    if (const Errc e = internal::NameProblem(name); e != Errc{}) return e;
+  }
+  return Errc{};
 }
 
 // Stored names hold no NUL and are zero-padded, so a name with a NUL can only
@@ -298,8 +300,8 @@ std::error_code ShmStore::ClaimOrExtendByName(const KeyView& key, std::string_vi
   if (!FitsStoredName(key.ns) || !FitsStoredName(key.model_uuid) || !FitsStoredName(key.lease) ||
       !FitsStoredName(holder)) {
     // Some name is empty or too long: the check names it.
-    std::error_code ec = ValidateClaimNames(key, holder);
-    return ec ? ec : make_error_code(Errc::invalid_name);
+    const Errc e = ClaimNamesProblem(key, holder);
+    return make_error_code(e != Errc{} ? e : Errc::invalid_name);
   }
   // Encoded once, in place (no zeroed copy first): both attempts use them.
   const KeyWords kw = internal::EncodeKey(key);
@@ -314,7 +316,7 @@ std::error_code ShmStore::ClaimOrExtendByName(const KeyView& key, std::string_vi
     if (ec != Errc::invalid) return ec;  // Extended, or timeout/aborted/invalid_duration.
   }
   // Not an extension: every name must pass before anything changes (S12).
-  if (std::error_code ec = ValidateClaimNames(key, holder)) return ec;
+  if (const Errc e = ClaimNamesProblem(key, holder); e != Errc{}) return e;
   // Only a caller that asks for the current holder pays for a whole slot image.
   std::optional<SlotView> holder_view;
   if (current != nullptr) holder_view.emplace();
@@ -332,7 +334,7 @@ std::error_code ShmStore::RevokeLease(const Key& key, std::string_view holder,
 std::error_code ShmStore::Revoke(const KeyView& key, std::string_view holder,
                                  std::stop_token stop) {
   // The same checks, in the same order, as a claim's.
-  if (std::error_code ec = ValidateClaimNames(key, holder)) return ec;
+  if (const Errc e = ClaimNamesProblem(key, holder); e != Errc{}) return e;
   return impl_->table.Revoke(internal::EncodeKey(key), NameWords::From(holder), stop);
 }
 
