@@ -441,13 +441,42 @@ TEST_F(LeaseListing, InvalidNamesFailAndLeaveTheMapEmpty) {
   EXPECT_EQ(out, (Holders{{"a", "h"}}));
 }
 
+using GroupName = std::pair<std::uint32_t, std::string>;
+
+// (group, name) pairs made into SortKeys as a listing makes them (each key's
+// index its position in `collected`), ordered by sort(keys, lease_of), and
+// read back in the order the keys were left in.
+template <typename Sort>
+std::vector<GroupName> SortCollected(const std::vector<GroupName>& collected, Sort sort) {
+  std::vector<internal::NameWords> stored;
+  std::vector<internal::SortKey> keys;
+  for (std::size_t i = 0; i < collected.size(); ++i) {
+    stored.push_back(internal::NameWords::From(collected[i].second));
+    keys.push_back(internal::MakeSortKey(stored.back(), collected[i].first, i));
+  }
+  sort(keys, [&stored](std::uint32_t i) -> const internal::NameWords& { return stored[i]; });
+  std::vector<GroupName> got;
+  for (const internal::SortKey& k : keys) {
+    got.emplace_back(k.group, internal::NameView(stored[k.index]));
+  }
+  return got;
+}
+
+std::vector<GroupName> SortedByName(const std::vector<GroupName>& collected) {
+  return SortCollected(collected,
+                       [](auto& keys, auto lease_of) { internal::SortByName(keys, lease_of); });
+}
+
+std::vector<GroupName> Sorted(std::vector<GroupName> v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
 // The sort itself (a std::map hides the order it is fed in): SortByName
 // orders (group, name) as the strings order, by comparisons below 64 keys
 // and by radix from there, with names sharing their first 16 bytes and
 // prefixes of each other; NameLength is strnlen.
 TEST(NameOrder, SortByNameOrdersAsStringsFewAndMany) {
-  using internal::NameWords;
-  using internal::SortKey;
   std::vector<std::string> names = TrickyNames();
   const std::string p16 = "0123456789abcdef";
   std::mt19937 rng(11);
@@ -458,22 +487,12 @@ TEST(NameOrder, SortByNameOrdersAsStringsFewAndMany) {
       names.push_back(names.size() % 2 ? p16 + std::to_string(rng() % 100000)
                                        : "lease-" + std::to_string(rng() % 100000));
     }
-    std::vector<std::pair<std::uint32_t, std::string>> want;
-    std::vector<NameWords> stored;
-    std::vector<SortKey> keys;
+    std::vector<GroupName> collected;
     for (std::size_t i = 0; i < count; ++i) {
-      const std::uint32_t group = static_cast<std::uint32_t>(rng() % 3) * 0x01010101u;
-      want.emplace_back(group, names[i]);
-      stored.push_back(NameWords::From(names[i]));
-      keys.push_back(internal::MakeSortKey(stored.back(), group, i));
+      collected.emplace_back(static_cast<std::uint32_t>(rng() % 3) * 0x01010101u, names[i]);
     }
-    std::shuffle(keys.begin(), keys.end(), rng);
-    internal::SortByName(keys,
-                         [&stored](std::uint32_t i) -> const NameWords& { return stored[i]; });
-    std::vector<std::pair<std::uint32_t, std::string>> got;
-    for (const SortKey& k : keys) got.emplace_back(k.group, names[k.index]);
-    std::stable_sort(want.begin(), want.end());
-    EXPECT_EQ(got, want);
+    std::shuffle(collected.begin(), collected.end(), rng);
+    EXPECT_EQ(SortedByName(collected), Sorted(collected));
   }
 }
 
@@ -481,33 +500,19 @@ TEST(NameOrder, SortByNameOrdersAsStringsFewAndMany) {
 // radix sort runs a pass only for those bytes, and ties in the first 16
 // bytes still go to the comparison of the rest.
 TEST(NameOrder, SortByNameOrdersNamesThatDifferInFewBytes) {
-  using internal::NameWords;
-  using internal::SortKey;
   std::mt19937 rng(12);
   for (std::size_t count : {std::size_t{64}, std::size_t{500}, std::size_t{5000}}) {
     SCOPED_TRACE(count);
-    std::vector<std::pair<std::uint32_t, std::string>> want;
-    std::vector<NameWords> stored;
-    std::vector<SortKey> keys;
+    std::vector<GroupName> collected;
     for (std::size_t i = 0; i < count; ++i) {
       char digits[8];
       std::snprintf(digits, sizeof digits, "%03u", static_cast<unsigned>(rng() % 1000));
       // 16 bytes of which 3 vary, then a tail that breaks ties (or not).
-      const std::string name =
-          std::string("lease-000000") + digits + "x" + std::to_string(rng() % 20);
-      const std::uint32_t group = static_cast<std::uint32_t>(rng() % 2);
-      want.emplace_back(group, name);
-      stored.push_back(NameWords::From(name));
-      keys.push_back(internal::MakeSortKey(stored.back(), group, i));
+      collected.emplace_back(
+          static_cast<std::uint32_t>(rng() % 2),
+          std::string("lease-000000") + digits + "x" + std::to_string(rng() % 20));
     }
-    internal::SortByName(keys,
-                         [&stored](std::uint32_t i) -> const NameWords& { return stored[i]; });
-    std::vector<std::pair<std::uint32_t, std::string>> got;
-    for (const SortKey& k : keys) {
-      got.emplace_back(k.group, NameView(stored[k.index]));
-    }
-    std::sort(want.begin(), want.end());
-    EXPECT_EQ(got, want);
+    EXPECT_EQ(SortedByName(collected), Sorted(collected));
   }
 }
 
@@ -516,8 +521,6 @@ TEST(NameOrder, SortByNameOrdersNamesThatDifferInFewBytes) {
 // names collected in another order, and equal keys are sorted afresh; every
 // result is the sorted order.
 TEST(NameOrder, SortMemoryReusesAnOrderOnlyWhileItStillSorts) {
-  using internal::NameWords;
-  using internal::SortKey;
   std::mt19937 rng(13);
   std::vector<std::string> names;
   for (int i = 0; i < 500; ++i) names.push_back("lease-" + std::to_string(rng() % 100000));
@@ -525,20 +528,13 @@ TEST(NameOrder, SortMemoryReusesAnOrderOnlyWhileItStillSorts) {
   names.erase(std::unique(names.begin(), names.end()), names.end());
   std::shuffle(names.begin(), names.end(), rng);
   internal::SortMemory memory;
-  // Sorts the names in their current order and checks the result.
-  auto sort_and_check = [&memory](const std::vector<std::string>& collected) {
-    std::vector<NameWords> stored;
-    std::vector<SortKey> keys;
-    for (std::size_t i = 0; i < collected.size(); ++i) {
-      stored.push_back(NameWords::From(collected[i]));
-      keys.push_back(internal::MakeSortKey(stored.back(), 0, i));
-    }
-    memory.Sort(keys, [&stored](std::uint32_t i) -> const NameWords& { return stored[i]; });
-    std::vector<std::string> got;
-    for (const SortKey& k : keys) got.push_back(collected[k.index]);
-    std::vector<std::string> want = collected;
-    std::sort(want.begin(), want.end());
-    EXPECT_EQ(got, want);
+  // Sorts the names, collected in this order, and checks the result.
+  auto sort_and_check = [&memory](const std::vector<std::string>& names_in_order) {
+    std::vector<GroupName> collected;
+    for (const std::string& n : names_in_order) collected.emplace_back(0, n);
+    EXPECT_EQ(SortCollected(collected,
+                            [&memory](auto& keys, auto lease_of) { memory.Sort(keys, lease_of); }),
+              Sorted(collected));
   };
   sort_and_check(names);
   EXPECT_EQ(memory.reuses(), 0u);
