@@ -374,7 +374,7 @@ std::error_code ShmStore::CheckLease(const Key& key, std::string_view holder,
   const internal::Table& table = impl_->table;
   switch (table.CheckCached(*cache)) {
     case internal::Table::CachedAnswer::kHeld:
-      return table.HeldCode();
+      return table.Ok();
     case internal::Table::CachedAnswer::kNotHeld:
       return table.NotHeldCode();
     case internal::Table::CachedAnswer::kUnknown:

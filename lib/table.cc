@@ -253,7 +253,7 @@ std::error_code Table::Check(const KeyWords& key, const NameWords& holder,
   const bool ours = v.holder == holder;
   cache->words[0] = ours ? i : i | kCachedOtherHolder;
   cache->words[1] = v.epoch;
-  return ours && v.HeldAt(Now()) ? HeldCode() : NotHeldCode();
+  return ours && v.HeldAt(Now()) ? Ok() : NotHeldCode();
 }
 
 std::error_code Table::ForEachOccupied(

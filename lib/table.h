@@ -154,10 +154,9 @@ class Table {
   // Token::Check on a held lease.
   enum class CachedAnswer { kUnknown, kHeld, kNotHeld };
   CachedAnswer CheckCached(const TokenCache& cache) const;
-  // The codes Check answers with, made without a call (std::error_code{}
-  // calls std::system_category() through the PLT on every construction).
-  std::error_code HeldCode() const { return Ok(); }
-  // Success, made the same way, for the writers' hot paths.
+  // Success (for a check: held) and Errc::not_held, made without a call:
+  // std::error_code{} calls std::system_category() through the PLT on every
+  // construction, on the check's and the writers' hot paths.
   std::error_code Ok() const { return std::error_code(0, *system_category_); }
   std::error_code NotHeldCode() const {
     return std::error_code(static_cast<int>(Errc::not_held), *lease_category_);
