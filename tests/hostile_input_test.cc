@@ -351,6 +351,40 @@ TEST_F(HostileFile, PlantedLockOfAnotherKind) {
   ExpectRefused(b, Errc::corrupt_segment, "damaged lock");
 }
 
+// The same damage done after the store was opened (another process wrote the
+// file): every lock checks the kind again, so writers refuse with
+// corrupt_segment instead of handing glibc the mutex, and the leases held
+// before stay listed.
+TEST_F(HostileFile, LockOfAnotherKindPlantedAfterOpen) {
+  auto s = MustOpen(TestOptions(good_, false, 4));
+  ASSERT_TRUE(s);
+  Manager manager(s);
+  std::error_code ec;
+  auto claimer = manager.Claimer(kNs, "model", ec);
+  ASSERT_FALSE(ec);
+  ASSERT_FALSE(claimer->Claim("mine", "me", 600s));  // Fills the Claimer's memory.
+  {
+    const int fd = open(good_.c_str(), O_RDWR | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    const off_t at =
+        offsetof(internal::SegmentHeader, mutex) + offsetof(pthread_mutex_t, __data.__kind);
+    int kind = 0;
+    ASSERT_EQ(pread(fd, &kind, sizeof kind, at), static_cast<ssize_t>(sizeof kind));
+    kind |= 32;  // glibc: PTHREAD_MUTEX_PRIO_INHERIT_NP
+    ASSERT_EQ(pwrite(fd, &kind, sizeof kind, at), static_cast<ssize_t>(sizeof kind));
+    close(fd);
+  }
+  EXPECT_EQ(claimer->Claim("mine", "me", 600s), Errc::corrupt_segment);  // The remembered path.
+  EXPECT_EQ(claimer->Claim("other", "me", 600s), Errc::corrupt_segment);
+  EXPECT_EQ(s->ClaimLease(K("new"), {"holder", 10s}), Errc::corrupt_segment);
+  EXPECT_EQ(s->RevokeLease(K("held"), "holder"), Errc::corrupt_segment);
+  EXPECT_EQ(s->PinLease(K("held"), "pinner"), Errc::corrupt_segment);
+  LeaseMap leases;
+  ASSERT_FALSE(s->Leases(&leases));
+  EXPECT_EQ(leases.count(K("held")), 1u);
+  EXPECT_EQ(leases.count(K("new")), 0u);
+}
+
 TEST_F(HostileFile, ImpossibleGeometry) {
   for (std::uint64_t capacity : {std::uint64_t{0}, ~std::uint64_t{0}, std::uint64_t{100}}) {
     SCOPED_TRACE(capacity);
