@@ -161,8 +161,7 @@ class ShmleasePeer final : public Peer {
   }
   std::optional<std::int64_t> Expiry(int lease) override {
     shmlease::LeaseMap leases;
-    const shmlease::Key keys[] = {
-        {std::string(kNs), std::string(bench::kModel), names_[lease]}};
+    const shmlease::Key keys[] = {{std::string(kNs), std::string(bench::kModel), names_[lease]}};
     if (store_->Leases(&leases, keys) || leases.empty()) return std::nullopt;
     return leases.begin()->second.expiry.time_since_epoch().count();
   }

@@ -27,8 +27,11 @@
 namespace shmlease::internal {
 
 inline constexpr std::uint64_t kMagic = 0x455341454C4D4853ULL;  // "SHMLEASE", little-endian.
+// 3: a waiter marks the futex word it sleeps on (wake_word.h); 2 counted
+//    waiters beside it, and a writer of either layout would miss the other's
+//    waiters.
 // 2: keys placed by the pairwise multiply hash (HashKey); 1 used a serial chain.
-inline constexpr std::uint32_t kLayoutVersion = 2;
+inline constexpr std::uint32_t kLayoutVersion = 3;
 inline constexpr std::size_t kHeaderBytes = 4096;
 inline constexpr std::size_t kNameWords = kMaxNameLength / 8;
 inline constexpr std::size_t kMaxCapacity = std::size_t{1} << 26;  // 64M leases.
@@ -59,11 +62,11 @@ struct alignas(64) SlotHot {
   // For keys whose home slot is this one: the largest distance from here to
   // where such a key was ever placed. Lookups probe no further. Only grows. W, R
   std::atomic<std::uint32_t> max_probe;
-  // Futex word: bumped (after the change is visible) by every write that may
-  // end a holding of this slot. A
+  // Futex word (wake_word.h): bumped (after the change is visible) by every
+  // write that may end a holding of this slot; bit 0 marks that a waiter may
+  // be asleep on it. A
   std::atomic<std::uint32_t> wake_word;
-  // Processes sleeping (or about to) on wake_word; writers skip FUTEX_WAKE at zero. A
-  std::atomic<std::uint32_t> waiters;
+  std::uint32_t reserved;  // Zero. (Layout 2 counted waiters here.)
 };
 
 // The parts only a lookup, a snapshot or a writer reads.
@@ -124,7 +127,9 @@ struct SegmentHeader {
   std::uint32_t fake_clock;  // 1: time is fake_now_ns, not CLOCK_MONOTONIC.
   std::uint32_t reserved0;
   std::atomic<std::int64_t> fake_now_ns;  // A
-  std::atomic<std::uint32_t> clock_word;  // A: futex word bumped when the fake clock moves.
+  // A: futex word (wake_word.h) bumped when the fake clock moves, and by
+  // every write to a fake-clock table: all its waiters sleep here.
+  std::atomic<std::uint32_t> clock_word;
   std::uint32_t reserved1;
   char boot_id[40];                      // W: /proc/sys/kernel/random/boot_id at last use.
   alignas(64) pthread_mutex_t mutex;     // The writers' robust mutex.

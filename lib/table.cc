@@ -6,9 +6,9 @@
 
 #include "clock.h"
 #include "fault.h"
-#include "futex.h"
 #include "robust_mutex.h"
 #include "shmlease/errors.h"
+#include "wake_word.h"
 
 namespace shmlease::internal {
 
@@ -126,8 +126,7 @@ std::error_code Table::AdvanceFakeClock(std::int64_t d) {
   while (!header_.fake_now_ns.compare_exchange_weak(now, AddSaturating(now, d),
                                                     std::memory_order_acq_rel)) {
   }
-  header_.clock_word.fetch_add(1, std::memory_order_seq_cst);
-  FutexWakeAll(&header_.clock_word);
+  BumpAndWake(header_.clock_word);
   return {};
 }
 
@@ -400,13 +399,10 @@ void Table::Apply(const Journal& j) const {
   h.seq.store((s | 1) + 1, std::memory_order_release);
   header_.used = j.used_after;
   header_.last_epoch = j.last_epoch_after;
-  // Wake anyone waiting for this slot's lease to end. seq_cst pairs with the
-  // waiter's seq_cst increment of `waiters` and load of `wake_word`: either we
-  // see the waiter, or it sees the bumped word and does not sleep.
-  // A fake-clock table's waiters all sleep on the header's clock word.
-  std::atomic<std::uint32_t>& word = fake_clock_ ? header_.clock_word : h.wake_word;
-  word.fetch_add(1, std::memory_order_seq_cst);
-  if (h.waiters.load(std::memory_order_seq_cst) != 0) FutexWakeAll(&word);
+  // Wake anyone waiting for this slot's lease to end: either the waiter sees
+  // this change, or we see its mark (wake_word.h). A fake-clock table's
+  // waiters all sleep on the header's clock word.
+  BumpAndWake(fake_clock_ ? header_.clock_word : h.wake_word);
 }
 
 void Table::Recover() const {

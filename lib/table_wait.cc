@@ -5,6 +5,7 @@
 #include "futex.h"
 #include "shmlease/errors.h"
 #include "table.h"
+#include "wake_word.h"
 
 namespace shmlease::internal {
 
@@ -42,27 +43,20 @@ std::error_code Table::WaitUntilFree(const KeyWords& key, const std::stop_token&
     // With a fake clock, every write and every clock move bumps the header's
     // clock word, so that is the one word to sleep on.
     std::atomic<std::uint32_t>& word = fake_clock_ ? header_.clock_word : h.wake_word;
-    // Register, then read the word, then re-read the slot (all seq_cst, paired
-    // with Table::Apply): a change after this point bumps the word we hold.
-    if (can_register) h.waiters.fetch_add(1, std::memory_order_seq_cst);
-    const std::uint32_t seen = word.load(std::memory_order_seq_cst);
-    auto unregister = [&] {
-      if (can_register) h.waiters.fetch_sub(1, std::memory_order_seq_cst);
-    };
+    // Mark the word, then re-read the slot (wake_word.h): a change after
+    // this point either sees the mark and wakes us, or changes the word so
+    // that we do not sleep. A read-only mapping cannot mark; it polls.
+    const std::uint32_t seen =
+        can_register ? MarkSleeper(word) : word.load(std::memory_order_seq_cst);
     if (!ReadSlot(i, &v, true) || !v.HasKey(key)) {  // Moved on, or a writer is stuck there.
-      unregister();
       if (stop.stop_requested()) return Errc::wait_cancelled;
       continue;
     }
     if (!v.HeldAt(Now())) {
-      unregister();
       announce();
       return {};
     }
-    if (stop.stop_requested()) {
-      unregister();
-      return Errc::wait_cancelled;
-    }
+    if (stop.stop_requested()) return Errc::wait_cancelled;
     announce();
     std::int64_t deadline = v.pin_count > 0 || fake_clock_ ? kNever : v.expiry_ns;
     if (!can_register) deadline = std::min(deadline, MonotonicNs() + kReadOnlyPollNs);
@@ -70,12 +64,14 @@ std::error_code Table::WaitUntilFree(const KeyWords& key, const std::stop_token&
       // Runs in the thread that requests the stop: bump and wake, so that a
       // waiter between its check and its sleep does not miss it.
       std::stop_callback wake_on_stop(stop, [&word, can_register] {
-        if (can_register) word.fetch_add(1, std::memory_order_seq_cst);
-        FutexWakeAll(&word);
+        if (can_register) {
+          BumpAndWakeAll(word);
+        } else {
+          FutexWakeAll(&word);
+        }
       });
       FutexWait(&word, seen, deadline);
     }
-    unregister();
     if (stop.stop_requested()) return Errc::wait_cancelled;
   }
 }
