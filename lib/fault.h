@@ -35,6 +35,7 @@ inline constexpr const char* kFaultPoints[] = {
     "seqlock-opened",        // The slot's seqlock is odd, nothing copied yet.
     "mid-slot-copy",         // Half of the slot's names copied.
     "before-seqlock-close",  // The slot is written, its seqlock still odd.
+    "bumped",                // Seqlock closed, futex word bumped and its mark cleared, no wake yet.
     "applied",               // Applied, the journal still marked committed.
     "extended",              // An extension's single store is done.
     "sweep-freed",           // A sweep has freed one expired slot (of possibly several).

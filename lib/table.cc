@@ -126,7 +126,7 @@ std::error_code Table::AdvanceFakeClock(std::int64_t d) {
   while (!header_.fake_now_ns.compare_exchange_weak(now, AddSaturating(now, d),
                                                     std::memory_order_acq_rel)) {
   }
-  BumpAndWake(header_.clock_word);
+  BumpKeepingMark(header_.clock_word);
   return {};
 }
 
@@ -400,15 +400,20 @@ void Table::Apply(const Journal& j) const {
   header_.used = j.used_after;
   header_.last_epoch = j.last_epoch_after;
   // Wake anyone waiting for this slot's lease to end: either the waiter sees
-  // this change, or we see its mark (wake_word.h). A fake-clock table's
-  // waiters all sleep on the header's clock word.
-  BumpAndWake(fake_clock_ ? header_.clock_word : h.wake_word);
+  // this change, or we see its mark (wake_word.h).
+  std::atomic<std::uint32_t>& word = WakeWord(h);
+  const bool marked = BumpClearingMark(word);
+  SHMLEASE_FAULT_POINT("bumped");
+  if (marked) FutexWakeAll(&word);
 }
 
 void Table::Recover() const {
   Journal& j = header_.journal;
   if (j.committed.load(std::memory_order_acquire) == 1) {
     Apply(j);
+    // The dead writer may have cleared a waiter's mark and died before its
+    // wake ("bumped"): the replay above found no mark, so wake regardless.
+    if (j.slot_index < slots_) FutexWakeAll(&WakeWord(hot_[j.slot_index]));
     ClearCommitted(j);
   } else if (j.slot_index < slots_) {
     // Not committed means the slot was not touched; an odd counter there can

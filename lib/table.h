@@ -226,6 +226,11 @@ class Table {
   void Apply(const Journal& j) const;
   static void ClearCommitted(Journal& j);
   void Recover() const;
+  // The futex word a waiter for slot `h` sleeps on: a fake-clock table's
+  // waiters all sleep on the header's clock word, which its clock moves bump.
+  std::atomic<std::uint32_t>& WakeWord(SlotHot& h) const {
+    return fake_clock_ ? header_.clock_word : h.wake_word;
+  }
 
   Segment& segment_;
   SegmentHeader& header_;

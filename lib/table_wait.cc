@@ -1,4 +1,6 @@
 // Table::WaitUntilFree: sleeping on a slot's futex word until its lease ends.
+#include <time.h>
+
 #include <stop_token>
 
 #include "clock.h"
@@ -31,8 +33,13 @@ std::error_code Table::WaitUntilFree(const KeyWords& key, const std::stop_token&
     const std::uint64_t i = FindRepairing(key, &v, &unreadable, stop);
     if (i == kNoSlot && unreadable) {
       // A writer is stopped inside a slot that may hold the lease: it may be
-      // held, so look again (each look waits for the lock, or for `stop`).
+      // held, so look again. A writable mapping's look waits for the lock (or
+      // for `stop`); a read-only one cannot repair, and would spin: it pauses.
       if (stop.stop_requested()) return Errc::wait_cancelled;
+      if (!can_register) {
+        const timespec pause{0, kReadOnlyPollNs};
+        nanosleep(&pause, nullptr);
+      }
       continue;
     }
     if (i == kNoSlot) {
@@ -42,7 +49,7 @@ std::error_code Table::WaitUntilFree(const KeyWords& key, const std::stop_token&
     SlotHot& h = hot_[i];
     // With a fake clock, every write and every clock move bumps the header's
     // clock word, so that is the one word to sleep on.
-    std::atomic<std::uint32_t>& word = fake_clock_ ? header_.clock_word : h.wake_word;
+    std::atomic<std::uint32_t>& word = WakeWord(h);
     // Mark the word, then re-read the slot (wake_word.h): a change after
     // this point either sees the mark and wakes us, or changes the word so
     // that we do not sleep. A read-only mapping cannot mark; it polls.

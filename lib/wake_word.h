@@ -33,16 +33,25 @@ namespace shmlease::internal {
 inline constexpr std::uint32_t kSleeperMark = 1;
 inline constexpr std::uint32_t kWakeStep = 2;
 
-// Writer side, after the change is visible: bumps the word and wakes every
-// sleeper if one marked it since the last bump. Returns whether it woke.
+// Writer side, after the change is visible: bumps the word and clears the
+// mark; returns whether the mark was set, in which case the caller must wake
+// every sleeper (FutexWakeAll). Two steps, so that a crash point can sit
+// between them: a writer that dies there has consumed the mark without
+// waking anyone, and whoever repairs after it must wake unconditionally.
 // seq_cst (as MarkSleeper's accesses): the waiter either sees the change, or
 // its mark is seen here.
-inline bool BumpAndWake(std::atomic<std::uint32_t>& word) noexcept {
+inline bool BumpClearingMark(std::atomic<std::uint32_t>& word) noexcept {
   std::uint32_t old = word.load(std::memory_order_relaxed);
   while (!word.compare_exchange_weak(old, (old + kWakeStep) & ~kSleeperMark,
                                      std::memory_order_seq_cst, std::memory_order_relaxed)) {
   }
-  if (!(old & kSleeperMark)) return false;
+  return (old & kSleeperMark) != 0;
+}
+
+// Both steps at once, for a writer whose death the next writer does not
+// repair: returns whether it woke.
+inline bool BumpAndWake(std::atomic<std::uint32_t>& word) noexcept {
+  if (!BumpClearingMark(word)) return false;
   FutexWakeAll(&word);
   return true;
 }
@@ -58,12 +67,19 @@ inline std::uint32_t MarkSleeper(std::atomic<std::uint32_t>& word) noexcept {
   return v | kSleeperMark;
 }
 
-// Wakes every sleeper at once, whatever the mark says (a stop request). The
-// bump keeps the mark, and makes a waiter about to sleep on the old value not
-// sleep.
+// Wakes every sleeper at once, whatever the mark says (a stop request, a
+// repair after a writer died between its bump and its wake). The bump keeps
+// the mark, and makes a waiter about to sleep on the old value not sleep.
 inline void BumpAndWakeAll(std::atomic<std::uint32_t>& word) noexcept {
   word.fetch_add(kWakeStep, std::memory_order_seq_cst);
   FutexWakeAll(&word);
+}
+
+// Bumps the word, keeping the mark, and wakes every sleeper if it was set.
+// For a writer outside the lock (the fake clock): nobody repairs after it,
+// so it must not consume a mark it might die before acting on.
+inline void BumpKeepingMark(std::atomic<std::uint32_t>& word) noexcept {
+  if (word.fetch_add(kWakeStep, std::memory_order_seq_cst) & kSleeperMark) FutexWakeAll(&word);
 }
 
 }  // namespace shmlease::internal

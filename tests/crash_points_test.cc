@@ -13,11 +13,13 @@
 // on which the same operation runs to completion.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <fstream>
 #include <set>
 #include <string>
 #include <vector>
@@ -84,8 +86,9 @@ std::string CaseName(const ::testing::TestParamInfo<Case>& info) {
 
 // Points at which the writer holds the lock, in the order one Commit visits them.
 const std::vector<std::string> kCommitPoints = {
-    "lock-acquired",  "journal-partial", "journal-written",      "journal-committed",
-    "seqlock-opened", "mid-slot-copy",   "before-seqlock-close", "applied"};
+    "lock-acquired",        "journal-partial", "journal-written",
+    "journal-committed",    "seqlock-opened",  "mid-slot-copy",
+    "before-seqlock-close", "bumped",          "applied"};
 
 bool CommittedAt(const std::string& point) {
   auto it = std::find(kCommitPoints.begin(), kCommitPoints.end(), point);
@@ -133,6 +136,46 @@ std::vector<Case> AllCases() {
     for (bool exit : {false, true}) cases.push_back({"stale-boot", p, exit, 0, "", false, 0});
   }
   return cases;
+}
+
+// Whether process `pid` (single-threaded) is blocked in futex(2): the
+// kernel shows the syscall it sleeps in. Polled, with a bound that only
+// guards against a hang.
+bool WaitUntilAsleepInFutex(pid_t pid) {
+  const auto bound = std::chrono::steady_clock::now() + 30s;
+  const std::string path = "/proc/" + std::to_string(pid) + "/syscall";
+  while (std::chrono::steady_clock::now() < bound) {
+    std::ifstream in(path);
+    std::string number;
+    if (in >> number && number == std::to_string(SYS_futex)) return true;
+    sched_yield();
+  }
+  return false;
+}
+
+// A writer that dies after clearing a waiter's mark and before waking it
+// ("bumped") leaves the waiter asleep in the kernel, and every later write
+// sees no mark to act on. The next writer's repair must wake it. The lease
+// is pinned, so the waiter has no deadline to fall back on.
+TEST(CrashPoints, AWaiterWhoseMarkADeadWriterClearedIsWokenByTheRepair) {
+  for (bool fake_clock : {false, true}) {
+    SCOPED_TRACE(fake_clock ? "fake clock" : "real clock");
+    ScopedSegmentName seg(fake_clock ? "-fake" : "-real");
+    auto store = MustOpen(TestOptions(seg.name(), fake_clock, kCapacity));
+    ASSERT_TRUE(store);
+    ASSERT_FALSE(store->ClaimLease(CrashKey("victim"), {"holder", 1h}));
+    ASSERT_FALSE(store->PinLease(CrashKey("victim"), "entity"));
+    Worker waiter(kLeaseWorker, {seg.name(), "wait", "victim"});
+    ASSERT_TRUE(waiter.WaitForOutput("waiting victim")) << waiter.output();
+    ASSERT_TRUE(WaitUntilAsleepInFutex(waiter.pid()));
+    Worker revoker(kLeaseWorker, {seg.name(), "revoke", "victim", "holder"},
+                   {{"SHMLEASE_CRASH_AT", "bumped"}});
+    ASSERT_TRUE(KilledBy(revoker.WaitExit(), SIGKILL)) << revoker.output();
+    ASSERT_FALSE(store->ClaimLease(CrashKey("other"), {"holder", 1h}));  // Repairs.
+    const auto status = waiter.WaitExit(30s);
+    EXPECT_TRUE(testing::ExitedZero(status))
+        << "the waiter slept on: " << testing::DescribeStatus(status) << waiter.output();
+  }
 }
 
 TEST(CrashPoints, EveryPointIsVisited) {
