@@ -56,6 +56,20 @@ std::error_code Fail(std::error_code ec, std::string* detail, std::string text) 
 
 std::string Errno(int err) { return std::strerror(err); }
 
+// A segment lives in a regular file (a POSIX shm object is one too). A
+// directory cannot be mapped, and opening a FIFO would block until someone
+// opened it to write: both are refused with the kind of file named.
+std::error_code NotRegularFile(const std::string& path, mode_t mode, std::string* detail) {
+  const char* kind = S_ISDIR(mode)    ? "a directory"
+                     : S_ISFIFO(mode) ? "a FIFO"
+                     : S_ISSOCK(mode) ? "a socket"
+                     : S_ISCHR(mode)  ? "a character device"
+                     : S_ISBLK(mode)  ? "a block device"
+                                      : "not a regular file";
+  return Fail(Errc::incompatible_segment, detail,
+              path + " is " + kind + ", not a segment (segments are regular files)");
+}
+
 // This boot's id, or "" when it cannot be read (no /proc in a chroot, a
 // sandbox hiding it, no descriptor left). An unknown id never makes a
 // segment look stale: clearing every holder on a guess would break promises.
@@ -153,6 +167,12 @@ std::unique_ptr<Segment> Segment::Open(const ShmStoreOptions& options, bool crea
       return nullptr;
     }
   }
+  // Looked at before opening, which would block on a FIFO; the descriptor
+  // is looked at again below, in case the name was replaced in between.
+  if (struct stat pre; stat(path.c_str(), &pre) == 0 && !S_ISREG(pre.st_mode)) {
+    ec = NotRegularFile(path, pre.st_mode, detail);
+    return nullptr;
+  }
   const bip::mode_t mode = options.read_only ? bip::read_only : bip::read_write;
   // Open first; create (exclusively, with exact permissions) only if missing.
   // The loop covers a name removed or created between the two attempts.
@@ -193,6 +213,10 @@ std::unique_ptr<Segment> Segment::Open(const ShmStoreOptions& options, bool crea
     ec = Fail(FromErrno(errno), detail, "cannot stat " + path + ": " + Errno(errno));
     return nullptr;
   }
+  if (!S_ISREG(st.st_mode)) {
+    ec = NotRegularFile(path, st.st_mode, detail);
+    return nullptr;
+  }
   if (st.st_uid != geteuid() && !options.trust_any_owner &&
       std::find(options.trusted_uids.begin(), options.trusted_uids.end(), st.st_uid) ==
           options.trusted_uids.end()) {
@@ -225,11 +249,16 @@ std::error_code Segment::MapAndCheck(const ShmStoreOptions& options, bool create
   bool initialised = false;
   if (size >= kHeaderBytes) {
     // Peek at the magic through a header-sized mapping before trusting any size.
-    bip::mapped_region head(is_file_ ? bip::mapped_region(file_, bip::read_only, 0, kHeaderBytes)
-                                     : bip::mapped_region(shm_, bip::read_only, 0, kHeaderBytes));
-    std::uint64_t magic;
-    std::memcpy(&magic, head.get_address(), sizeof magic);
-    initialised = magic != 0;
+    try {
+      bip::mapped_region head(is_file_ ? bip::mapped_region(file_, bip::read_only, 0, kHeaderBytes)
+                                       : bip::mapped_region(shm_, bip::read_only, 0, kHeaderBytes));
+      std::uint64_t magic;
+      std::memcpy(&magic, head.get_address(), sizeof magic);
+      initialised = magic != 0;
+    } catch (const bip::interprocess_exception& e) {
+      return Fail(FromErrno(e.get_native_error()), detail,
+                  "cannot map " + path_ + ": " + Errno(e.get_native_error()));
+    }
   } else if (size != 0) {
     return Fail(Errc::corrupt_segment, detail,
                 path_ + " is truncated: " + std::to_string(size) + " bytes, less than a header");

@@ -404,6 +404,30 @@ TEST_F(HostileFile, Truncated) {
   ExpectRefused(good_bytes_ + std::string(4096, '\0'), Errc::corrupt_segment, "extended");
 }
 
+// A path that names something other than a regular file is refused, every
+// way of opening it, without blocking (a FIFO's open waits for a writer) and
+// without an exception escaping (mapping a directory throws in Boost).
+TEST_F(HostileFile, ADirectoryOrAFifoIsNotASegment) {
+  const std::string fifo = dir_.File("fifo");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const std::string directory = dir_.File("directory");
+  ASSERT_EQ(mkdir(directory.c_str(), 0700), 0);
+  for (const auto& [path, kind] :
+       {std::pair{fifo, std::string("a FIFO")}, std::pair{directory, std::string("a directory")}}) {
+    for (int how = 0; how < 3; ++how) {
+      SCOPED_TRACE(path + " " + std::to_string(how));
+      ShmStoreOptions o = TestOptions(path, false, 4);
+      o.read_only = how == 2;
+      std::error_code ec;
+      std::string detail;
+      auto s = how == 0 ? ShmStore::OpenOrCreate(o, ec, &detail) : ShmStore::Open(o, ec, &detail);
+      EXPECT_FALSE(s);
+      EXPECT_EQ(ec, Errc::incompatible_segment) << ec.message() << ": " << detail;
+      EXPECT_NE(detail.find(path + " is " + kind), std::string::npos) << detail;
+    }
+  }
+}
+
 TEST_F(HostileFile, RandomBytes) {
   std::mt19937_64 rng(42);
   for (std::size_t size : {good_bytes_.size(), std::size_t{4096}, std::size_t{100'000}}) {

@@ -444,6 +444,40 @@ TEST_F(cli_Commands, CorruptSegment) {
   EXPECT_TRUE(Contains(r.err, "truncated")) << r;
 }
 
+// A directory or a FIFO named as the segment: every command says so and
+// exits 3, none aborts (mapping a directory throws in Boost) or blocks (a
+// FIFO's open waits for a writer), and neither is touched.
+TEST_F(cli_Commands, DirectoryOrFifoIsNotASegment) {
+  ScopedTempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  const std::string directory = dir.path() + "/a-directory";
+  const std::string fifo = dir.path() + "/a-fifo";
+  ASSERT_EQ(mkdir(directory.c_str(), 0700), 0);
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  for (const auto& [path, kind] : {std::pair{directory, std::string("is a directory")},
+                                   std::pair{fifo, std::string("is a FIFO")}}) {
+    for (std::vector<std::string> args : {std::vector<std::string>{"dump"},
+                                          {"stat"},
+                                          {"fsck"},
+                                          {"pinned"},
+                                          {"check", "db", "--holder", "a"},
+                                          {"create"},
+                                          {"claim", "db", "--holder", "a", "--for", "1s"},
+                                          {"destroy"},
+                                          {"run", "db", "--for", "1s", "--", "true"}}) {
+      args.insert(args.begin(), {"--segment", path});
+      ToolResult r = RunTool(args);
+      EXPECT_EQ(r.code, 3) << args[2] << ": " << r;
+      EXPECT_TRUE(Contains(r.err, path + " " + kind)) << r;
+    }
+  }
+  struct stat st;
+  ASSERT_EQ(stat(directory.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISDIR(st.st_mode));
+  ASSERT_EQ(stat(fifo.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISFIFO(st.st_mode));
+}
+
 TEST_F(cli_Commands, FileBackedSegment) {
   ScopedTempDir dir;
   const std::string path = dir.path() + "/leases.seg";

@@ -187,6 +187,67 @@ TEST_F(cli_Run, RevokedFromOutsideStopsTheCommand) {
   EXPECT_TRUE(Contains(run.err(), "lost")) << run.err();
 }
 
+// The lease changes hands after the last extension (a 1h lease is extended
+// every 20 minutes), while the command is ending: run must not report the
+// command's success as if it had held the lease throughout, and must not
+// give up a holding that is not the command's.
+std::string WaitForFileCommand(const std::string& file) {
+  return "echo ready; while [ ! -e '" + file + "' ]; do sleep 0.02; done; exit 0";
+}
+
+TEST_F(cli_Run, LeaseTakenOverAfterTheLastExtensionIsReportedLost) {
+  ScopedTempDir dir;
+  const std::string go = dir.path() + "/go";
+  ToolProcess run(Args({"run", "db", "--holder", "keeper", "--for", "1h", "--", "sh", "-c",
+                        WaitForFileCommand(go)}));
+  ASSERT_EQ(run.ReadLine(), "ready") << run.err();
+  ASSERT_EQ(Run({"revoke", "db", "--holder", "keeper"}).code, 0);
+  ASSERT_EQ(Run({"claim", "db", "--holder", "other", "--for", "1h"}).code, 0);
+  std::ofstream(go).put('\n');
+  EXPECT_EQ(run.ExitCode(), 1) << run.err();
+  EXPECT_TRUE(Contains(run.err(), "lost")) << run.err();
+  EXPECT_TRUE(Contains(run.err(), "taken over by 'other'")) << run.err();
+  EXPECT_EQ(Run({"check", "db", "--holder", "other"}).code, 0) << "run gave up another's holding";
+}
+
+TEST_F(cli_Run, LeaseRevokedAndClaimedAgainUnderTheSameHolderIsReportedLost) {
+  ScopedTempDir dir;
+  const std::string go = dir.path() + "/go";
+  ToolProcess run(Args({"run", "db", "--holder", "keeper", "--for", "1h", "--", "sh", "-c",
+                        WaitForFileCommand(go)}));
+  ASSERT_EQ(run.ReadLine(), "ready") << run.err();
+  ASSERT_EQ(Run({"revoke", "db", "--holder", "keeper"}).code, 0);
+  ASSERT_EQ(Run({"claim", "db", "--holder", "keeper", "--for", "1h"}).code, 0);
+  std::ofstream(go).put('\n');
+  EXPECT_EQ(run.ExitCode(), 1) << run.err();
+  EXPECT_TRUE(Contains(run.err(), "claimed again")) << run.err();
+  EXPECT_EQ(Run({"check", "db", "--holder", "keeper"}).code, 0)
+      << "run gave up a holding that was not its command's";
+}
+
+// Started with SIGCHLD ignored (it survives exec), run would have the
+// kernel reap its command and lose the status.
+TEST_F(cli_Run, ExitStatusSurvivesAnIgnoredSigchld) {
+  std::vector<std::string> argv_text = {kToolPath};
+  for (const std::string& a : Args({"run", "db", "--for", "1h", "--", "sh", "-c", "exit 7"})) {
+    argv_text.push_back(a);
+  }
+  std::vector<char*> argv;
+  for (auto& a : argv_text) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    signal(SIGCHLD, SIG_IGN);
+    execv(argv[0], argv.data());
+    _exit(126);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 7);
+}
+
 TEST_F(cli_Run, CommandIgnoringSigtermIsKilledAfterKillAfter) {
   ToolProcess run(Args({"run", "db", "--holder", "keeper", "--for", "3s", "--kill-after", "200ms",
                         "--", "sh", "-c", "echo $$; " + LoopingCommand("echo ignored-TERM")}));

@@ -1,6 +1,7 @@
 // run: a safer flock(1). Claims a lease, runs a command while keeping the
 // lease, gives it up when the command ends.
 #include <poll.h>
+#include <signal.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -81,6 +82,12 @@ WaitResult WaitUntilFreeOrSignal(ShmStore& store, const Key& key, const SignalFd
 }
 
 int RunRun(const GlobalOptions& options, const RunArgs& args) {
+  // An ignored SIGCHLD (inherited through exec) makes the kernel reap CMD
+  // itself, and its exit status would be lost; CMD gets the default too.
+  struct sigaction default_action {};
+  default_action.sa_handler = SIG_DFL;
+  sigemptyset(&default_action.sa_mask);
+  sigaction(SIGCHLD, &default_action, nullptr);
   // Before any thread starts, so that every thread has these signals blocked
   // and they all arrive through the descriptor.
   SignalFd signals({SIGCHLD, SIGINT, SIGTERM, SIGHUP});
@@ -121,7 +128,8 @@ int RunRun(const GlobalOptions& options, const RunArgs& args) {
   setenv("SHMLEASE_SEGMENT", options.segment.c_str(), 1);
   setenv("SHMLEASE_LEASE", args.lease.c_str(), 1);
   setenv("SHMLEASE_HOLDER", args.holder.c_str(), 1);
-  setenv("SHMLEASE_EPOCH", std::to_string(CurrentEpoch(store, key)).c_str(), 1);
+  const std::uint64_t epoch = CurrentEpoch(store, key);
+  setenv("SHMLEASE_EPOCH", std::to_string(epoch).c_str(), 1);
 
   // CMD runs as the leader of its own process group, and everything run
   // sends goes to that group, so that what CMD starts is stopped with it.
@@ -142,8 +150,8 @@ int RunRun(const GlobalOptions& options, const RunArgs& args) {
                  Printable(args.command.front()).c_str(), static_cast<int>(child));
   }
 
-  KeeperPlan plan{key,     args.holder, args.duration, args.kill_after, claimed_at + args.duration,
-                  terminal};
+  KeeperPlan plan{key,      args.holder, args.duration, args.kill_after, claimed_at + args.duration,
+                  terminal, epoch};
   KeeperOutcome outcome = KeepLeaseWhileRunning(store, plan, child, signals);
   // Nothing of CMD's group runs any more: the guardian has nothing left to do.
   StopGuardian(started.guardian);
@@ -155,12 +163,23 @@ int RunRun(const GlobalOptions& options, const RunArgs& args) {
     std::fprintf(stderr, "shmlease: stopped what %s left running in its process group\n",
                  Printable(args.command.front()).c_str());
   }
-  // Errc::invalid here means the lease ran out just as the command ended:
-  // there is nothing left to give up.
+  // The lease may have been lost after the last extension, while CMD was
+  // ending: then CMD may have run beside another holder, and the holding
+  // there now is not CMD's to give up. (Another process could still revoke
+  // and reclaim it between this look and the revoke; nothing closes that.)
+  if (CurrentEpoch(store, key) != epoch) {
+    return Report("lost " + LeaseName(key) + " while '" + args.command.front() +
+                  "' ran: " + WhyLost(store, key, args.holder, epoch, outcome.held_until) +
+                  "; the command had ended");
+  }
   if (std::error_code ec = store.RevokeLease(key, args.holder); ec && ec != Errc::invalid) {
     Report("cannot give up " + LeaseName(key) + "; it runs out in at most " +
                FormatDuration(args.duration),
            ec);
+  }
+  if (outcome.status_unknown) {
+    return Report("cannot tell how '" + args.command.front() +
+                  "' ended: another process reaped it");
   }
   return ExitCodeOfWaitStatus(outcome.wait_status);
 }

@@ -9,6 +9,7 @@
 #include <ctime>
 
 #include "child_process.h"
+#include "lease_text.h"
 #include "shmlease/errors.h"
 
 namespace shmlease::cli {
@@ -36,6 +37,24 @@ bool GroupAlive(pid_t pgid) { return kill(-pgid, 0) == 0 || errno == EPERM; }
 
 }  // namespace
 
+std::string WhyLost(const ShmStore& store, const Key& key, const std::string& holder,
+                    std::uint64_t epoch, Clock::time_point held_until) {
+  LeaseMap leases;
+  const Key keys[] = {key};
+  if (!store.Leases(&leases, keys) && !leases.empty()) {
+    const Info& now_held = leases.begin()->second;
+    if (now_held.holder != holder) return "it was taken over by '" + now_held.holder + "'";
+    if (now_held.epoch != epoch) {
+      return "it was revoked and claimed again under the same holder name (epoch " +
+             std::to_string(epoch) + " became " + std::to_string(now_held.epoch) + ")";
+    }
+  }
+  if (store.Now() >= held_until) {
+    return "it ran out before it could be extended (was shmlease run stopped or starved?)";
+  }
+  return "it was revoked (it is no longer held by '" + holder + "')";
+}
+
 // Every signal is passed on, and none reaches the group twice: the child's
 // group is never the caller's, and a terminal sends its keys' signals only to
 // its foreground group. One that reached the caller was sent while the
@@ -59,6 +78,7 @@ KeeperOutcome KeepLeaseWhileRunning(ShmStore& store, const KeeperPlan& plan, pid
     if (terminating) return;
     terminating = true;
     kill(-group, SIGTERM);
+    kill(-group, SIGCONT);  // A stopped member could not act on SIGTERM.
     kill_at = store.Now() + plan.kill_after;
   };
   auto lose = [&](std::string why) {
@@ -82,13 +102,19 @@ KeeperOutcome KeepLeaseWhileRunning(ShmStore& store, const KeeperPlan& plan, pid
       if (reaped == child || (reaped < 0 && errno == ECHILD)) {
         child_ended = true;
         outcome.wait_status = status;
+        // ECHILD: reaped by someone else (the caller resets an ignored
+        // SIGCHLD, which would make the kernel reap it): the status is lost.
+        outcome.status_unknown = reaped < 0;
         if (plan.terminal >= 0) SetForegroundGroup(plan.terminal, getpgrp());
       }
     }
     if (child_ended) {
       // After SIGKILL nothing of the group runs again: no need to wait for
       // its members, which are no longer ours to reap.
-      if (killed || !GroupAlive(group)) return outcome;
+      if (killed || !GroupAlive(group)) {
+        outcome.held_until = held_until;
+        return outcome;
+      }
       if (!terminating) outcome.stopped_leftovers = true;
       terminate();
     }
@@ -96,15 +122,16 @@ KeeperOutcome KeepLeaseWhileRunning(ShmStore& store, const KeeperPlan& plan, pid
     const Clock::time_point now = store.Now();
     if (!outcome.lease_lost && now >= next_extension) {
       std::error_code ec = store.ExtendLease(plan.key, Request{plan.holder, plan.duration});
-      if (!ec) {
+      if (!ec && CurrentEpoch(store, plan.key) != plan.epoch) {
+        // Extended, but another holding than the child's: the lease was lost in between.
+        lose(WhyLost(store, plan.key, plan.holder, plan.epoch, held_until));
+      } else if (!ec) {
         // `now` was read before the call, so this never overestimates the expiry.
         held_until = now + plan.duration;
         next_extension = now + period;
       } else if (ec == Errc::invalid) {
-        lose(
-            "an extension was refused: the lease was revoked or taken over (it is no longer "
-            "held by '" +
-            plan.holder + "')");
+        lose("an extension was refused: " +
+             WhyLost(store, plan.key, plan.holder, plan.epoch, held_until));
       } else {
         next_extension = now + std::min<nanoseconds>(period, kRetryPause);
       }
@@ -115,7 +142,10 @@ KeeperOutcome KeepLeaseWhileRunning(ShmStore& store, const KeeperPlan& plan, pid
     if (terminating && !killed && store.Now() >= kill_at) {
       kill(-group, SIGKILL);
       killed = true;
-      if (child_ended) return outcome;
+      if (child_ended) {
+        outcome.held_until = held_until;
+        return outcome;
+      }
     }
 
     Clock::time_point wake = Clock::time_point::max();

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 
 #include "shmlease/shm_store.h"
@@ -24,15 +25,28 @@ struct KeeperPlan {
   // The terminal handed to the child's group (StartChild), given back to the
   // caller's group as soon as the child has ended; -1 for none.
   int terminal = -1;
+  // The fencing epoch of the holding claimed for the child. An extension
+  // that finds another holding (revoked, then claimed again under the same
+  // holder name) means the lease was lost in between.
+  std::uint64_t epoch = 0;
 };
 
 struct KeeperOutcome {
-  int wait_status = 0;      // The child's, from waitpid.
-  bool lease_lost = false;  // The child was stopped because the lease was lost.
+  int wait_status = 0;          // The child's, from waitpid.
+  bool status_unknown = false;  // Someone else reaped the child: wait_status means nothing.
+  bool lease_lost = false;      // The child was stopped because the lease was lost.
   std::string lost_because;
   // The child ended but left processes running in its group, which were stopped.
   bool stopped_leftovers = false;
+  // Until when the last successful extension (or the claim) made the lease
+  // surely held.
+  Clock::time_point held_until;
 };
+
+// Why `holder` no longer has the holding of `epoch` at `now`, for a message:
+// it ran out (now is past held_until), or it was revoked or taken over.
+std::string WhyLost(const ShmStore& store, const Key& key, const std::string& holder,
+                    std::uint64_t epoch, Clock::time_point held_until);
 
 // `child` leads its own process group (StartChild); everything below is done
 // to the whole group. Runs until `child` has ended and nothing is left in its
