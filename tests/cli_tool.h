@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #ifndef SHMLEASE_TOOL_PATH
@@ -44,14 +45,19 @@ inline int ShellCode(int wait_status) {
 class ToolProcess {
  public:
   // `env` entries ("NAME=value") are added to the test's environment, from
-  // which SHMLEASE_SEGMENT is removed so that only the test decides the segment.
+  // which SHMLEASE_SEGMENT, SHMLEASE_NAMESPACE and SHMLEASE_MODEL are removed
+  // so that only the test decides where the tool looks.
   explicit ToolProcess(const std::vector<std::string>& args,
                        const std::vector<std::string>& env = {}) {
     std::vector<std::string> argv_text = {kToolPath};
     argv_text.insert(argv_text.end(), args.begin(), args.end());
     std::vector<std::string> env_text;
     for (char** e = environ; *e != nullptr; ++e) {
-      if (std::strncmp(*e, "SHMLEASE_SEGMENT=", 17) != 0) env_text.emplace_back(*e);
+      const std::string_view entry(*e);
+      if (!entry.starts_with("SHMLEASE_SEGMENT=") && !entry.starts_with("SHMLEASE_NAMESPACE=") &&
+          !entry.starts_with("SHMLEASE_MODEL=")) {
+        env_text.emplace_back(*e);
+      }
     }
     env_text.insert(env_text.end(), env.begin(), env.end());
     // Built before fork: between fork and exec only async-signal-safe calls.

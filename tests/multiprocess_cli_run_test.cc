@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -66,6 +67,27 @@ TEST_F(cli_Run, ExitsWithTheCommandsStatusAndGivesTheLeaseUp) {
   EXPECT_TRUE(Contains(r.err, "/nonexistent/command")) << r;
   EXPECT_EQ(Run({"claim", "db", "--holder", "other", "--for", "1h"}).code, 0)
       << "a command that could not start must not keep the lease";
+}
+
+// A check nested in the command finds run's lease in a namespace and model
+// other than the defaults, from the environment run sets.
+TEST_F(cli_Run, NestedCheckLooksInRunsNamespaceAndModel) {
+  const std::string nested = std::string("'") + kToolPath +
+                             "' check \"$SHMLEASE_LEASE\" --holder \"$SHMLEASE_HOLDER\" && "
+                             "test \"$SHMLEASE_NAMESPACE\" = application-leadership && "
+                             "test \"$SHMLEASE_MODEL\" = m1";
+  ToolResult r = Run({"--namespace", "application-leadership", "--model", "m1", "run", "db",
+                      "--holder", "h1", "--for", "1h", "--", "sh", "-c", nested});
+  EXPECT_EQ(r.code, 0) << r;
+  // Given explicitly, the options win over the environment.
+  ToolProcess holder(Args({"--namespace", "application-leadership", "--model", "m1", "run", "db",
+                           "--holder", "h2", "--for", "1h", "--", "sh", "-c",
+                           std::string("echo ready; '") + kToolPath +
+                               "' check db --holder h2 --namespace singular-controller "
+                               "--model local; echo check:$?; exit 0"}));
+  EXPECT_EQ(holder.ReadLine(), "ready") << holder.err();
+  EXPECT_EQ(holder.ReadLine(), "check:1") << holder.err();
+  EXPECT_EQ(holder.ExitCode(), 0) << holder.err();
 }
 
 TEST_F(cli_Run, DefaultHolderIsPidOfRun) {
@@ -428,6 +450,71 @@ TEST_F(cli_RunGroup, CommandWithoutLeftoversEndsWithoutDelay) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 30s);
 }
 
+// A program on a pty whose session it leads, as a terminal's shell: the test
+// types into the terminal and reads what it shows. However the test ends,
+// the program's group is killed and reaped.
+class PtySession {
+ public:
+  explicit PtySession(std::vector<std::string> argv_text) {
+    std::vector<char*> argv;
+    for (auto& a : argv_text) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_ = forkpty(&master_, nullptr, nullptr, nullptr);
+    if (pid_ == 0) {
+      execv(argv[0], argv.data());
+      _exit(126);
+    }
+  }
+  ~PtySession() {
+    if (pid_ <= 0) return;
+    // Everything in the session: the shell's jobs run in groups of their own.
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+      const std::string name = entry.path().filename();
+      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+      const pid_t pid = std::stoi(name);
+      if (pid != pid_ && getsid(pid) == pid_) kill(pid, SIGKILL);
+    }
+    if (waitpid(pid_, nullptr, WNOHANG) == 0) {
+      kill(-pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    if (master_ >= 0) close(master_);
+  }
+  PtySession(const PtySession&) = delete;
+  PtySession& operator=(const PtySession&) = delete;
+
+  bool ok() const { return pid_ > 0; }
+  bool Type(const std::string& keys) {
+    return write(master_, keys.data(), keys.size()) == static_cast<ssize_t>(keys.size());
+  }
+  // Reads the terminal until `needle` shows up after what earlier calls
+  // found; false on its end, or after a bound that only guards against a hang.
+  bool WaitFor(const std::string& needle) {
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    std::size_t at;
+    while ((at = out_.find(needle, seen_)) == std::string::npos) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      pollfd pfd{master_, POLLIN, 0};
+      if (poll(&pfd, 1, static_cast<int>(left.count())) <= 0) continue;
+      char buf[512];
+      const ssize_t n = read(master_, buf, sizeof buf);
+      if (n <= 0) return false;  // EIO: the terminal's last user is gone.
+      out_.append(buf, static_cast<std::size_t>(n));
+    }
+    seen_ = at + needle.size();
+    return true;
+  }
+  const std::string& shown() const { return out_; }
+
+ private:
+  pid_t pid_ = -1;
+  int master_ = -1;
+  std::string out_;
+  std::size_t seen_ = 0;
+};
+
 // On a terminal (a pty whose session a shell leads, running `run` in its
 // foreground group as a script would): the command's group gets the
 // terminal, reads it, gets Ctrl-C from it, and the terminal comes back.
@@ -443,54 +530,53 @@ TEST_F(cli_RunGroup, CommandGetsTheTerminalAndGivesItBack) {
   for (const std::string& a : Args({"run", "db", "--for", "1h", "--", "sh", "-c", command})) {
     argv_text.push_back(a);
   }
-  std::vector<char*> argv;
-  for (auto& a : argv_text) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  int master = -1;
-  const pid_t shell = forkpty(&master, nullptr, nullptr, nullptr);
-  ASSERT_GE(shell, 0);
-  if (shell == 0) {
-    execv(argv[0], argv.data());
-    _exit(126);
-  }
-  // However the test ends: the shell's group (it and run) is killed and
-  // reaped; the command's group goes with run.
-  struct ShellGuard {
-    pid_t shell;
-    int master;
-    ~ShellGuard() {
-      if (waitpid(shell, nullptr, WNOHANG) == 0) {
-        kill(-shell, SIGKILL);
-        waitpid(shell, nullptr, 0);
-      }
-      close(master);
-    }
-  } guard{shell, master};
-  std::string out;
-  // Reads the terminal until `needle` shows up; false on its end or timeout.
-  auto wait_for = [&](const std::string& needle) {
-    const auto deadline = std::chrono::steady_clock::now() + 30s;
-    while (out.find(needle) == std::string::npos) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return false;
-      pollfd pfd{master, POLLIN, 0};
-      if (poll(&pfd, 1, static_cast<int>(left.count())) <= 0) continue;
-      char buf[512];
-      const ssize_t n = read(master, buf, sizeof buf);
-      if (n <= 0) return false;  // EIO: the terminal's last user is gone.
-      out.append(buf, static_cast<std::size_t>(n));
-    }
-    return true;
-  };
-  EXPECT_TRUE(wait_for("cmd-foreground")) << out;
-  ASSERT_EQ(write(master, "hello\n", 6), 6);
-  EXPECT_TRUE(wait_for("read:hello")) << out;
-  ASSERT_EQ(write(master, "\x03", 1), 1);  // Ctrl-C
-  EXPECT_TRUE(wait_for("got-INT")) << out;
-  EXPECT_TRUE(wait_for("run-exit:5")) << out;
-  EXPECT_TRUE(wait_for("terminal-back")) << out;
+  PtySession pty(argv_text);
+  ASSERT_TRUE(pty.ok());
+  EXPECT_TRUE(pty.WaitFor("cmd-foreground")) << pty.shown();
+  ASSERT_TRUE(pty.Type("hello\n"));
+  EXPECT_TRUE(pty.WaitFor("read:hello")) << pty.shown();
+  ASSERT_TRUE(pty.Type("\x03"));  // Ctrl-C
+  EXPECT_TRUE(pty.WaitFor("got-INT")) << pty.shown();
+  EXPECT_TRUE(pty.WaitFor("run-exit:5")) << pty.shown();
+  EXPECT_TRUE(pty.WaitFor("terminal-back")) << pty.shown();
   EXPECT_EQ(Run({"check", "db", "--holder", "anyone"}).code, 1);
+}
+
+// Ctrl-Z in an interactive shell stops the command and run with it, so the
+// shell gets the terminal back; `fg` continues both, and the command has the
+// terminal again (its Ctrl-C ends it). The terminal echoes what is typed, so
+// every awaited text is spelt in the typed line so that it appears only in
+// the output ("cmd-sta""rted").
+TEST_F(cli_RunGroup, CtrlZStopsTheJobAndFgContinuesIt) {
+  PtySession pty({"/bin/bash", "--norc", "--noprofile", "-i"});
+  ASSERT_TRUE(pty.ok());
+  ASSERT_TRUE(pty.Type("PS1=pr\"ompt> \"; echo shell-\"ready\"\n"));
+  ASSERT_TRUE(pty.WaitFor("shell-ready")) << pty.shown();
+  ASSERT_TRUE(pty.WaitFor("prompt> ")) << pty.shown();
+  std::string line = "'" + std::string(kToolPath) + "'";
+  for (const std::string& a :
+       Args({"run", "db", "--holder", "h", "--for", "1h", "--", "sh", "-c",
+             "trap 'echo got-\"\"INT; exit 6' INT; echo cmd-sta\"\"rted; read line; "
+             "echo \"cmd-\"\"read:$line\"; while :; do sleep 0.02; done"})) {
+    std::string quoted;
+    for (char c : a) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    line += " '" + quoted + "'";
+  }
+  ASSERT_TRUE(pty.Type(line + "\n"));
+  ASSERT_TRUE(pty.WaitFor("cmd-started")) << pty.shown();
+  ASSERT_TRUE(pty.Type("\x1a"));  // Ctrl-Z
+  EXPECT_TRUE(pty.WaitFor("Stopped")) << pty.shown();
+  EXPECT_TRUE(pty.WaitFor("prompt> ")) << pty.shown();
+  // Stopped, run still holds the lease (for an hour).
+  EXPECT_EQ(Run({"check", "db", "--holder", "h"}).code, 0);
+  ASSERT_TRUE(pty.Type("fg\n"));
+  ASSERT_TRUE(pty.Type("typed-after-fg\n"));
+  EXPECT_TRUE(pty.WaitFor("cmd-read:typed-after-fg")) << pty.shown();
+  ASSERT_TRUE(pty.Type("\x03"));  // Ctrl-C
+  EXPECT_TRUE(pty.WaitFor("got-INT")) << pty.shown();
+  ASSERT_TRUE(pty.Type("echo run-\"exit\":$?\n"));
+  EXPECT_TRUE(pty.WaitFor("run-exit:6")) << pty.shown();
+  EXPECT_EQ(Run({"check", "db", "--holder", "h"}).code, 1);
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 // dump: the whole lease table, once or every INTERVAL, as text or JSON.
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -88,6 +89,9 @@ int RunDump(const GlobalOptions& options, const DumpArgs& args) {
   OpenedSegment opened = OpenSegment(options, Access::kRead);
   if (!opened.store) return ReportOpenFailure(options, opened);
   const bool clear_screen = args.watch.count() > 0 && !args.json && isatty(STDOUT_FILENO);
+  // `dump --watch | head`: when the reader goes, a write fails with EPIPE and
+  // the loop ends with status 0, rather than SIGPIPE killing the process.
+  if (args.watch.count() > 0) signal(SIGPIPE, SIG_IGN);
   for (bool first = true;; first = false) {
     Table table;
     if (std::error_code ec = ReadTable(options, *opened.store, &table)) {

@@ -126,6 +126,8 @@ int RunRun(const GlobalOptions& options, const RunArgs& args) {
   // What the command may want to know: its segment (so that a nested
   // `shmlease check` finds it), its lease, holder and fencing epoch.
   setenv("SHMLEASE_SEGMENT", options.segment.c_str(), 1);
+  setenv("SHMLEASE_NAMESPACE", options.ns.c_str(), 1);
+  setenv("SHMLEASE_MODEL", options.model.c_str(), 1);
   setenv("SHMLEASE_LEASE", args.lease.c_str(), 1);
   setenv("SHMLEASE_HOLDER", args.holder.c_str(), 1);
   const std::uint64_t epoch = CurrentEpoch(store, key);

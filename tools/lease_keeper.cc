@@ -1,7 +1,9 @@
 #include "lease_keeper.h"
 
 #include <poll.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -34,6 +36,23 @@ constexpr std::chrono::milliseconds kGroupPoll{10};
 // zombies is taken for alive until kill_after (then SIGKILL changes nothing).
 // EPERM means a member exists that may not be signalled (it changed its uid).
 bool GroupAlive(pid_t pgid) { return kill(-pgid, 0) == 0 || errno == EPERM; }
+
+// The child stopped. When its group has the terminal (Ctrl-Z, or a program
+// such as an editor stopping itself), run must stop too, as a shell's job:
+// otherwise the shell never gets the terminal back, and run keeps extending
+// the lease of a stopped command. Takes the terminal back, stops run's own
+// group as the terminal would have, and once continued, hands the terminal
+// back (if continued in the foreground) and continues the child's group.
+// While run is stopped nothing extends the lease: stopped longer than its
+// duration, it is lost, and the keeper then stops the command. A child
+// stopped otherwise (SIGSTOP from elsewhere) is left to whoever stopped it.
+void StopWithChild(int terminal, pid_t group) {
+  if (terminal < 0 || tcgetpgrp(terminal) != group) return;
+  SetForegroundGroup(terminal, getpgrp());
+  kill(0, SIGTSTP);  // Returns once run's group is continued.
+  if (tcgetpgrp(terminal) == getpgrp()) SetForegroundGroup(terminal, group);
+  kill(-group, SIGCONT);
+}
 
 }  // namespace
 
@@ -98,7 +117,11 @@ KeeperOutcome KeepLeaseWhileRunning(ShmStore& store, const KeeperPlan& plan, pid
       // Only `child` is waited for: another child of the caller (the
       // guardian) ending must not be taken for it.
       int status = 0;
-      pid_t reaped = waitpid(child, &status, WNOHANG);
+      pid_t reaped = waitpid(child, &status, WNOHANG | WUNTRACED);
+      if (reaped == child && WIFSTOPPED(status)) {
+        StopWithChild(plan.terminal, group);
+        continue;  // Resumed: look again at once (the lease may have run out meanwhile).
+      }
       if (reaped == child || (reaped < 0 && errno == ECHILD)) {
         child_ended = true;
         outcome.wait_status = status;

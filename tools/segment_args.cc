@@ -34,18 +34,29 @@ void AddGlobalOptions(CLI::App& app, GlobalOptions* options) {
   if (const char* env = std::getenv("SHMLEASE_SEGMENT"); env != nullptr && *env != '\0') {
     options->segment = env;
   }
+  // Defaults from the environment (run sets them for its command, so that a
+  // nested `shmlease check "$SHMLEASE_LEASE"` looks where run claimed). Not
+  // counted as given: dump and pinned still list every namespace and model.
   options->ns = std::string(kSingularControllerNamespace);
   options->model = "local";
+  if (const char* env = std::getenv("SHMLEASE_NAMESPACE"); env != nullptr && *env != '\0') {
+    options->ns = env;
+  }
+  if (const char* env = std::getenv("SHMLEASE_MODEL"); env != nullptr && *env != '\0') {
+    options->model = env;
+  }
   app.add_option("--segment", options->segment,
                  "POSIX shared-memory name of the lease segment, or a file path when it "
                  "contains '/' (env SHMLEASE_SEGMENT)")
       ->capture_default_str();
-  options->ns_option = app.add_option("--namespace", options->ns, "Namespace of the leases")
-                           ->capture_default_str()
-                           ->check(NameValidator());
-  options->model_option = app.add_option("--model", options->model, "Model UUID of the leases")
-                              ->capture_default_str()
-                              ->check(NameValidator());
+  options->ns_option =
+      app.add_option("--namespace", options->ns, "Namespace of the leases (env SHMLEASE_NAMESPACE)")
+          ->capture_default_str()
+          ->check(NameValidator());
+  options->model_option =
+      app.add_option("--model", options->model, "Model UUID of the leases (env SHMLEASE_MODEL)")
+          ->capture_default_str()
+          ->check(NameValidator());
   app.add_option("--trust-owner", options->trusted_owners,
                  "Accept a segment owned by this user (uid or name); repeatable")
       ->check(CLI::Validator(
