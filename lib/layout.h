@@ -131,13 +131,26 @@ struct SegmentHeader {
   // every write to a fake-clock table: all its waiters sleep here.
   std::atomic<std::uint32_t> clock_word;
   std::uint32_t reserved1;
-  char boot_id[40];                      // W: /proc/sys/kernel/random/boot_id at last use.
-  alignas(64) pthread_mutex_t mutex;     // The writers' robust mutex.
+  char boot_id[40];                   // W: /proc/sys/kernel/random/boot_id at last use.
+  alignas(64) pthread_mutex_t mutex;  // The writers' robust mutex.
+  // Written under the lock, read without it by statistics, fsck and the
+  // listing's size hint: always through RelaxedLoad/RelaxedStore.
   alignas(64) std::uint64_t last_epoch;  // W: the last fencing epoch handed out.
   std::uint64_t used;                    // W: slots with kOccupied set.
   Statistics stats;
   alignas(64) Journal journal;
 };
+
+// Plain words of the header that a lock holder writes while others read
+// them: accessed atomically on both sides (a word-sized relaxed access is a
+// plain move on x86), so that there is no data race in C++ terms.
+inline std::uint64_t RelaxedLoad(const std::uint64_t& word) noexcept {
+  return std::atomic_ref<std::uint64_t>(const_cast<std::uint64_t&>(word))
+      .load(std::memory_order_relaxed);
+}
+inline void RelaxedStore(std::uint64_t& word, std::uint64_t value) noexcept {
+  std::atomic_ref<std::uint64_t>(word).store(value, std::memory_order_relaxed);
+}
 
 static_assert(sizeof(SlotHot) == 64, "a check must touch one cache line");
 static_assert(sizeof(ShmName) == kMaxNameLength);

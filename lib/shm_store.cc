@@ -524,7 +524,7 @@ std::error_code ShmStore::GetStats(ShmStats* out) const {
   out->extensions = h.stats.extensions.load(std::memory_order_relaxed);
   out->revocations = h.stats.revocations.load(std::memory_order_relaxed);
   out->recoveries = h.stats.recoveries.load(std::memory_order_relaxed);
-  out->epoch = h.last_epoch;
+  out->epoch = internal::RelaxedLoad(h.last_epoch);
   return ec;
 }
 

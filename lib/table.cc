@@ -328,8 +328,7 @@ std::error_code Table::ReadHeldAfterRepair(std::uint64_t i, std::int64_t now,
 
 std::uint64_t Table::OccupiedHint() const {
   // Written by lock holders with plain stores; read once, atomically on our side.
-  const std::uint64_t used =
-      std::atomic_ref<std::uint64_t>(header_.used).load(std::memory_order_relaxed);
+  const std::uint64_t used = RelaxedLoad(header_.used);
   return std::min(used, capacity_);  // Writers keep used <= capacity.
 }
 
@@ -397,8 +396,8 @@ void Table::Apply(const Journal& j) const {
   h.key_hash.store(j.key_hash, std::memory_order_relaxed);
   SHMLEASE_FAULT_POINT("before-seqlock-close");
   h.seq.store((s | 1) + 1, std::memory_order_release);
-  header_.used = j.used_after;
-  header_.last_epoch = j.last_epoch_after;
+  RelaxedStore(header_.used, j.used_after);
+  RelaxedStore(header_.last_epoch, j.last_epoch_after);
   // Wake anyone waiting for this slot's lease to end: either the waiter sees
   // this change, or we see its mark (wake_word.h).
   std::atomic<std::uint32_t>& word = WakeWord(h);

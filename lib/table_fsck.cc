@@ -30,7 +30,7 @@ void Table::Fsck(std::vector<std::string>* problems) const {
         "journal: a committed change waits to be replayed (a writer died; the next write repairs "
         "it)");
   }
-  std::uint64_t used_before = header_.used;
+  std::uint64_t used_before = RelaxedLoad(header_.used);
   std::uint64_t occupied = 0;
   std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t> seen;
   SlotView v;
@@ -83,7 +83,7 @@ void Table::Fsck(std::vector<std::string>* problems) const {
           problem(where + ": entity " + v.pins[p].ToString() + " pins twice");
       }
     }
-    if ((v.state & kHeld) && v.epoch > header_.last_epoch) {
+    if ((v.state & kHeld) && v.epoch > RelaxedLoad(header_.last_epoch)) {
       problem(where + ": epoch " + std::to_string(v.epoch) + " is beyond the last one handed out");
     }
     auto [it, inserted] = seen.emplace(
@@ -94,7 +94,7 @@ void Table::Fsck(std::vector<std::string>* problems) const {
     problem(std::to_string(occupied) + " slots occupied, more than the capacity " +
             std::to_string(capacity_));
   }
-  if (used_before == header_.used && used_before != occupied &&
+  if (used_before == RelaxedLoad(header_.used) && used_before != occupied &&
       header_.journal.committed.load(std::memory_order_acquire) == 0) {
     problem("header counts " + std::to_string(used_before) + " occupied slots; there are " +
             std::to_string(occupied));
