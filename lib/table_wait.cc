@@ -42,7 +42,9 @@ std::error_code Table::WaitUntilFree(const KeyWords& key, const std::stop_token&
       }
       continue;
     }
-    if (i == kNoSlot) {
+    // Free already (the usual last look after a wake-up): return without
+    // marking the word, or the next write would wake nobody with a syscall.
+    if (i == kNoSlot || !v.HeldAt(Now())) {
       announce();
       return {};
     }

@@ -10,6 +10,9 @@
 #include "../lib/clock.h"
 #include "../lib/futex.h"
 #include "../lib/wake_word.h"
+#include "helpers/crash_util.h"
+#include "shmlease/shmlease.h"
+#include "test_util.h"
 
 namespace shmlease::internal {
 namespace {
@@ -100,6 +103,38 @@ TEST(WakeWord, NoWakeUpIsLostWhenEveryWriteIsTheLastOneAWaiterGets) {
   // Waiters did sleep and were woken: the test exercised the futex, not
   // only the checks before it.
   EXPECT_GT(sleeps.load(), 0u);
+}
+
+// A wait that ends without sleeping leaves no mark behind: the next write
+// would otherwise make a FUTEX_WAKE syscall that wakes nobody. Nor does one
+// that slept and was woken: the waking write consumed the mark.
+TEST(WakeWord, AWaitThatEndsLeavesNoMarkForTheNextWrite) {
+  using namespace std::chrono_literals;
+  testing::TempDir dir;
+  ASSERT_TRUE(dir.ok());
+  const std::string path = dir.File("segment");
+  auto store = testing::MustOpen(testing::TestOptions(path, /*fake_clock=*/false, 16));
+  ASSERT_TRUE(store);
+  Manager manager(store);
+  std::error_code ec;
+  auto claimer = manager.Claimer("ns", "model", ec);
+  auto revoker = manager.Revoker("ns", "model", ec);
+  ASSERT_TRUE(claimer && revoker);
+  // Claimed, then revoked: the key keeps its slot, free.
+  ASSERT_FALSE(claimer->Claim("lease", "holder", 1h));
+  ASSERT_FALSE(revoker->Revoke("lease", "holder"));
+  ASSERT_FALSE(claimer->WaitUntilExpired("lease"));
+  testing::RawSegment raw(path);
+  ASSERT_TRUE(raw.ok());
+  EXPECT_TRUE(raw.MarkedWakeWords().empty()) << "a wait on a free lease marked its word";
+
+  ASSERT_FALSE(claimer->Claim("lease", "holder", 1h));
+  testing::BackgroundWait wait(*claimer, "lease");
+  ASSERT_TRUE(wait.Started());
+  EXPECT_EQ(raw.MarkedWakeWords().size(), 1u) << "a waiter about to sleep marks its word";
+  ASSERT_FALSE(revoker->Revoke("lease", "holder"));
+  ASSERT_TRUE(wait.Result());
+  EXPECT_TRUE(raw.MarkedWakeWords().empty()) << "the woken waiter marked its word again";
 }
 
 }  // namespace

@@ -308,6 +308,17 @@ class RawSegment {
     }
     return torn;
   }
+  // Slots whose futex word carries a waiter's mark (lib/wake_word.h).
+  std::vector<std::uint64_t> MarkedWakeWords() const {
+    std::vector<std::uint64_t> marked;
+    const std::uint64_t slots = header().slot_count;
+    if (internal::kHeaderBytes + slots * sizeof(internal::SlotHot) > size_) return marked;
+    const auto* hot = reinterpret_cast<const internal::SlotHot*>(base_ + internal::kHeaderBytes);
+    for (std::uint64_t i = 0; i < slots; ++i) {
+      if (hot[i].wake_word.load(std::memory_order_acquire) & 1) marked.push_back(i);
+    }
+    return marked;
+  }
 
  private:
   const char* base_ = nullptr;
