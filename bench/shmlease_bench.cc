@@ -295,20 +295,41 @@ void BM_ClaimExtend(benchmark::State& state) {
 }
 BENCHMARK(BM_ClaimExtend)->Name("shmlease/Claim/extend")->UseManualTime()->Iterations(20000);
 
-// A Claimer remembers where its last claimed lease lives. Alternating two
-// leases through one Claimer defeats that memory on every call: the cost of
-// an extension looked up by name (validated lengths, encoded and hashed key,
-// names compared in the slot).
+// A Claimer remembers where the last four leases it claimed live. Renewing
+// eight leases in turn through one Claimer defeats that memory on every call
+// (the oldest entry is forgotten first): the cost of an extension looked up
+// by name (validated lengths, encoded and hashed key, names compared in the
+// slot).
 void BM_ClaimExtendByName(benchmark::State& state) {
   Env env("extend-by-name", 4096);
-  const std::string leases[2] = {bench::LeaseName(1), bench::LeaseName(2)};
+  constexpr std::size_t kLeases = 8;
+  std::vector<std::string> leases;
+  for (std::size_t i = 0; i < kLeases; ++i) leases.push_back(bench::LeaseName(i + 1));
   for (const std::string& lease : leases) env.MustClaim(lease, kHolder);
-  Batched(state, 20, [&](int i) {
-    benchmark::DoNotOptimize(env.claimer->Claim(leases[i & 1], kHolder, kLong));
+  std::size_t next = 0;  // Runs on across batches, so that the cycle never breaks.
+  Batched(state, 20, [&](int) {
+    benchmark::DoNotOptimize(env.claimer->Claim(leases[next++ % kLeases], kHolder, kLong));
   });
 }
 BENCHMARK(BM_ClaimExtendByName)
     ->Name("shmlease/Claim/extend_by_name")
+    ->UseManualTime()
+    ->Iterations(20000);
+
+// Four leases renewed in turn through one Claimer: each stays remembered.
+void BM_ClaimExtendFourInTurn(benchmark::State& state) {
+  Env env("extend-four", 4096);
+  constexpr std::size_t kLeases = 4;
+  std::vector<std::string> leases;
+  for (std::size_t i = 0; i < kLeases; ++i) leases.push_back(bench::LeaseName(i + 1));
+  for (const std::string& lease : leases) env.MustClaim(lease, kHolder);
+  std::size_t next = 0;
+  Batched(state, 20, [&](int) {
+    benchmark::DoNotOptimize(env.claimer->Claim(leases[next++ % kLeases], kHolder, kLong));
+  });
+}
+BENCHMARK(BM_ClaimExtendFourInTurn)
+    ->Name("shmlease/Claim/extend_four_in_turn")
     ->UseManualTime()
     ->Iterations(20000);
 

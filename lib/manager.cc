@@ -2,6 +2,7 @@
 #include "shmlease/manager.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 
 #include "same_bytes.h"
@@ -45,13 +46,8 @@ class ClaimerImpl final : public Claimer, Bound {
     if (last_in_use_.test_and_set(std::memory_order_acquire)) {
       return store_->ClaimOrExtend(key, holder, duration, nullptr, std::move(stop));
     }
-    if (!internal::SameBytes(last_.lease, lease) || !internal::SameBytes(last_.holder, holder)) {
-      last_.lease.assign(lease);
-      last_.holder.assign(holder);
-      last_.cache = TokenCache{};
-    }
-    std::error_code ec =
-        store_->ClaimOrExtendCached(key, holder, duration, &last_.cache, std::move(stop));
+    std::error_code ec = store_->ClaimOrExtendCached(key, holder, duration,
+                                                     &Remembered(lease, holder), std::move(stop));
     last_in_use_.clear(std::memory_order_release);
     return ec;
   }
@@ -64,17 +60,39 @@ class ClaimerImpl final : public Claimer, Bound {
   }
 
  private:
-  // Where the last lease this Claimer claimed lives, as a Holding remembers
-  // it: a holder renewing its lease by name (the usual caller) then skips
-  // validating, encoding, hashing and looking up the names. The store trusts
-  // the cache only while the holding it names is still the same one (its
-  // epoch), and only a successful claim of exactly these names fills it.
-  struct LastHolding {
+  // Where the last few leases this Claimer claimed live, as a Holding
+  // remembers its own: a holder renewing its leases by name (the usual
+  // caller) then skips validating, encoding, hashing and looking up the
+  // names. The store trusts a cache only while the holding it names is still
+  // the same one (its epoch), and only a successful claim of exactly these
+  // names fills it. Up to kRemembered (lease, holder) pairs, the oldest
+  // forgotten first: a process renewing a handful of leases in turn stays on
+  // the fast path; one cycling through more goes by name every time.
+  struct RememberedHolding {
     std::string lease, holder;
     TokenCache cache;
   };
-  LastHolding last_;
-  std::atomic_flag last_in_use_;  // Guards last_; clear at construction (C++20).
+  static constexpr std::size_t kRemembered = 4;
+
+  // The cache for (lease, holder): the one remembered, or the oldest entry
+  // taken over and emptied. Called with last_in_use_ held.
+  TokenCache& Remembered(std::string_view lease, std::string_view holder) {
+    for (RememberedHolding& r : remembered_) {
+      if (internal::SameBytes(r.lease, lease) && internal::SameBytes(r.holder, holder)) {
+        return r.cache;
+      }
+    }
+    RememberedHolding& r = remembered_[next_];
+    next_ = (next_ + 1) % kRemembered;
+    r.lease.assign(lease);
+    r.holder.assign(holder);
+    r.cache = TokenCache{};
+    return r.cache;
+  }
+
+  std::array<RememberedHolding, kRemembered> remembered_;
+  std::size_t next_ = 0;          // The entry to take over next.
+  std::atomic_flag last_in_use_;  // Guards remembered_ and next_; clear at construction (C++20).
 };
 
 class RevokerImpl final : public Revoker, Bound {

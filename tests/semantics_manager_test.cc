@@ -846,6 +846,48 @@ TEST_F(ManagerSemantics, ClaimerIsDeniedOnceItsLastLeaseChangedHands) {
   EXPECT_EQ(InfoOf("a")->expiry, mine.expiry + 3s);
 }
 
+// It remembers a few holdings at once: renewing leases in turn extends each
+// one, never another (a mix-up of remembered entries would extend the wrong
+// lease), a remembered lease that changed hands is denied, and a lease
+// forgotten to make room is still renewed, by name.
+TEST_F(ManagerSemantics, ClaimerRenewingSeveralLeasesInTurnExtendsEachItsOwn) {
+  const std::vector<std::string> leases = {"a", "b", "c", "d"};
+  for (const std::string& l : leases) ASSERT_FALSE(claimer_->Claim(l, "h1", 10s));
+  std::map<std::string, Info> first;
+  for (const std::string& l : leases) first[l] = *InfoOf(l);
+  for (int round = 1; round <= 3; ++round) {
+    Advance(1s);
+    for (const std::string& l : leases) {
+      SCOPED_TRACE(l + " round " + std::to_string(round));
+      ASSERT_FALSE(claimer_->Claim(l, "h1", 10s));
+      const Info now = *InfoOf(l);
+      EXPECT_EQ(now.epoch, first[l].epoch);
+      EXPECT_EQ(now.expiry, first[l].expiry + std::chrono::seconds(round));
+    }
+  }
+  // "b" changes hands behind the Claimer's back.
+  ASSERT_FALSE(revoker_->Revoke("b", "h1"));
+  std::error_code ec;
+  const auto other = manager_->Claimer("ns", "model", ec);
+  ASSERT_FALSE(ec);
+  ASSERT_FALSE(other->Claim("b", "h2", 10s));
+  const Info theirs = *InfoOf("b");
+  EXPECT_EQ(claimer_->Claim("b", "h1", 10s), Errc::claim_denied);
+  EXPECT_EQ(InfoOf("b")->holder, "h2");
+  EXPECT_EQ(InfoOf("b")->expiry, theirs.expiry);
+  // A fifth lease takes the place of the oldest remembered one; that one is
+  // still renewed (by name), as its own holding.
+  ASSERT_FALSE(claimer_->Claim("e", "h1", 10s));
+  for (const std::string& l : {"a", "c", "d", "e"}) {
+    SCOPED_TRACE(l);
+    const Info before = *InfoOf(l);
+    Advance(1s);
+    ASSERT_FALSE(claimer_->Claim(l, "h1", 10s));
+    EXPECT_EQ(InfoOf(l)->epoch, before.epoch);
+    EXPECT_EQ(InfoOf(l)->holder, "h1");
+  }
+}
+
 TEST_F(ManagerSemantics, ClaimerChecksEveryNameThatIsNotExactlyItsLastHolding) {
   ASSERT_FALSE(claimer_->Claim("a", "h1", 10s));
   ASSERT_FALSE(claimer_->Claim("a", "h1", 10s));

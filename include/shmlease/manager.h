@@ -40,7 +40,8 @@ class Claimer {
   // the caller does not hold it. Errc::timeout when the store could not be
   // written in time (nothing happened); Errc::aborted when `stop` was requested.
   // Safe to call from many threads. The Manager's Claimer remembers where
-  // the last lease it claimed lives, so renewing one lease by name is cheap.
+  // the last few (four) leases it claimed live, so renewing them by name is
+  // cheap.
   virtual std::error_code Claim(std::string_view lease, std::string_view holder,
                                 std::chrono::nanoseconds duration, std::stop_token stop = {}) = 0;
   // Blocks until `lease` is not held: returns at once when free, on revoke,
