@@ -295,39 +295,31 @@ void BM_ClaimExtend(benchmark::State& state) {
 }
 BENCHMARK(BM_ClaimExtend)->Name("shmlease/Claim/extend")->UseManualTime()->Iterations(20000);
 
-// A Claimer remembers where the last four leases it claimed live. Renewing
-// eight leases in turn through one Claimer defeats that memory on every call
-// (the oldest entry is forgotten first): the cost of an extension looked up
-// by name (validated lengths, encoded and hashed key, names compared in the
-// slot).
-void BM_ClaimExtendByName(benchmark::State& state) {
-  Env env("extend-by-name", 4096);
-  constexpr std::size_t kLeases = 8;
-  std::vector<std::string> leases;
-  for (std::size_t i = 0; i < kLeases; ++i) leases.push_back(bench::LeaseName(i + 1));
-  for (const std::string& lease : leases) env.MustClaim(lease, kHolder);
-  std::size_t next = 0;  // Runs on across batches, so that the cycle never breaks.
+// `leases` leases renewed in turn, by name, through one Claimer. The turn
+// runs on across batches, so that the cycle never breaks.
+void RenewInTurn(benchmark::State& state, const char* segment, std::size_t leases) {
+  Env env(segment, 4096);
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < leases; ++i) names.push_back(bench::LeaseName(i + 1));
+  for (const std::string& name : names) env.MustClaim(name, kHolder);
+  std::size_t next = 0;
   Batched(state, 20, [&](int) {
-    benchmark::DoNotOptimize(env.claimer->Claim(leases[next++ % kLeases], kHolder, kLong));
+    benchmark::DoNotOptimize(env.claimer->Claim(names[next++ % leases], kHolder, kLong));
   });
 }
+
+// A Claimer remembers where the last four leases it claimed live, the oldest
+// forgotten first. Eight in turn defeat that memory on every call: the cost
+// of an extension looked up by name (validated lengths, encoded and hashed
+// key, names compared in the slot).
+void BM_ClaimExtendByName(benchmark::State& state) { RenewInTurn(state, "extend-by-name", 8); }
 BENCHMARK(BM_ClaimExtendByName)
     ->Name("shmlease/Claim/extend_by_name")
     ->UseManualTime()
     ->Iterations(20000);
 
-// Four leases renewed in turn through one Claimer: each stays remembered.
-void BM_ClaimExtendFourInTurn(benchmark::State& state) {
-  Env env("extend-four", 4096);
-  constexpr std::size_t kLeases = 4;
-  std::vector<std::string> leases;
-  for (std::size_t i = 0; i < kLeases; ++i) leases.push_back(bench::LeaseName(i + 1));
-  for (const std::string& lease : leases) env.MustClaim(lease, kHolder);
-  std::size_t next = 0;
-  Batched(state, 20, [&](int) {
-    benchmark::DoNotOptimize(env.claimer->Claim(leases[next++ % kLeases], kHolder, kLong));
-  });
-}
+// Four in turn: each stays remembered.
+void BM_ClaimExtendFourInTurn(benchmark::State& state) { RenewInTurn(state, "extend-four", 4); }
 BENCHMARK(BM_ClaimExtendFourInTurn)
     ->Name("shmlease/Claim/extend_four_in_turn")
     ->UseManualTime()

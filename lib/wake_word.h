@@ -48,14 +48,6 @@ inline bool BumpClearingMark(std::atomic<std::uint32_t>& word) noexcept {
   return (old & kSleeperMark) != 0;
 }
 
-// Both steps at once, for a writer whose death the next writer does not
-// repair: returns whether it woke.
-inline bool BumpAndWake(std::atomic<std::uint32_t>& word) noexcept {
-  if (!BumpClearingMark(word)) return false;
-  FutexWakeAll(&word);
-  return true;
-}
-
 // Waiter side, before it re-reads what it waits for: marks the word and
 // returns the value to sleep on. Any write after this either sees the mark
 // or changes the value.

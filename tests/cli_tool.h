@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -224,6 +225,32 @@ inline ToolResult RunTool(const std::vector<std::string>& args,
   result.out = process.out();
   result.err = process.err();
   return result;
+}
+
+// Runs `shmlease args...` as a bare child, for a test that must set up
+// what ToolProcess fixes (a signal disposition, its own stdout): `in_child`
+// runs after fork, before exec, and may only make async-signal-safe calls.
+// Returns the child's wait status; waits with no bound (ctest's timeout is
+// the guard).
+inline int RunToolWith(const std::vector<std::string>& args, const std::function<void()>& in_child,
+                       const std::function<void(pid_t)>& in_parent = {}) {
+  std::vector<std::string> argv_text = {kToolPath};
+  argv_text.insert(argv_text.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_text) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    in_child();
+    execv(argv[0], argv.data());
+    _exit(126);
+  }
+  if (in_parent) in_parent(pid);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return status;
 }
 
 // Prints a ToolResult in assertion failures.

@@ -383,26 +383,17 @@ TEST_F(cli_Commands, DumpWatchEndsQuietlyWhenItsReaderGoes) {
   ASSERT_EQ(Run({"claim", "db", "--holder", "alice", "--for", "1h"}).code, 0);
   int out[2];
   ASSERT_EQ(pipe2(out, O_CLOEXEC), 0);
-  std::vector<std::string> argv_text = {testing::kToolPath, "--segment", name(), "dump",
-                                        "--json",           "--watch",   "10ms"};
-  std::vector<char*> argv;
-  for (auto& a : argv_text) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    dup2(out[1], STDOUT_FILENO);
-    execv(argv[0], argv.data());
-    _exit(126);
-  }
-  close(out[1]);
-  char c = 0;
-  while (read(out[0], &c, 1) == 1 && c != '\n') {
-  }
-  EXPECT_EQ(c, '\n') << "no first line";
-  close(out[0]);  // The reader goes; the next watch round's write fails.
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  const int status = testing::RunToolWith(
+      {"--segment", name(), "dump", "--json", "--watch", "10ms"},
+      [&] { dup2(out[1], STDOUT_FILENO); },
+      [&](pid_t) {
+        close(out[1]);
+        char c = 0;
+        while (read(out[0], &c, 1) == 1 && c != '\n') {
+        }
+        EXPECT_EQ(c, '\n') << "no first line";
+        close(out[0]);  // The reader goes; the next watch round's write fails.
+      });
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
       << (WIFSIGNALED(status) ? "killed by signal " + std::to_string(WTERMSIG(status))
                               : "exit " + std::to_string(WEXITSTATUS(status)));

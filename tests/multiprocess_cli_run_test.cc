@@ -4,6 +4,7 @@
 #include <pty.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,13 +32,14 @@ using testing::ToolResult;
 
 // Suites are named cli_* so that `ctest -R cli` selects the command's tests.
 class cli_Run : public ::testing::Test {
- protected:
+ public:
   std::vector<std::string> Args(std::vector<std::string> args) const {
     args.insert(args.begin(), {"--segment", segment_.name()});
     return args;
   }
   ToolResult Run(std::vector<std::string> args) { return RunTool(Args(std::move(args))); }
 
+ protected:
   ScopedSegmentName segment_;
 };
 
@@ -211,62 +213,41 @@ TEST_F(cli_Run, RevokedFromOutsideStopsTheCommand) {
 
 // The lease changes hands after the last extension (a 1h lease is extended
 // every 20 minutes), while the command is ending: run must not report the
-// command's success as if it had held the lease throughout, and must not
-// give up a holding that is not the command's.
-std::string WaitForFileCommand(const std::string& file) {
-  return "echo ready; while [ ! -e '" + file + "' ]; do sleep 0.02; done; exit 0";
+// command's success as if it had held the lease throughout, and must not give
+// up the holding then in place, which is not the command's. The command
+// waits on a FIFO for the change to be made.
+void ExpectLossAtTheEndReported(cli_Run& t, const std::string& new_holder, const std::string& why) {
+  ScopedTempDir dir;
+  const std::string go = dir.path() + "/go";
+  ASSERT_EQ(mkfifo(go.c_str(), 0600), 0);
+  ToolProcess run(t.Args({"run", "db", "--holder", "keeper", "--for", "1h", "--", "sh", "-c",
+                          "echo ready; read line < '" + go + "'; exit 0"}));
+  ASSERT_EQ(run.ReadLine(), "ready") << run.err();
+  ASSERT_EQ(t.Run({"revoke", "db", "--holder", "keeper"}).code, 0);
+  ASSERT_EQ(t.Run({"claim", "db", "--holder", new_holder, "--for", "1h"}).code, 0);
+  std::ofstream(go) << "go\n";  // Opening blocks until the command opened it to read.
+  EXPECT_EQ(run.ExitCode(), 1) << run.err();
+  EXPECT_TRUE(Contains(run.err(), "lost")) << run.err();
+  EXPECT_TRUE(Contains(run.err(), why)) << run.err();
+  EXPECT_EQ(t.Run({"check", "db", "--holder", new_holder}).code, 0)
+      << "run gave up a holding that was not its command's";
 }
 
 TEST_F(cli_Run, LeaseTakenOverAfterTheLastExtensionIsReportedLost) {
-  ScopedTempDir dir;
-  const std::string go = dir.path() + "/go";
-  ToolProcess run(Args({"run", "db", "--holder", "keeper", "--for", "1h", "--", "sh", "-c",
-                        WaitForFileCommand(go)}));
-  ASSERT_EQ(run.ReadLine(), "ready") << run.err();
-  ASSERT_EQ(Run({"revoke", "db", "--holder", "keeper"}).code, 0);
-  ASSERT_EQ(Run({"claim", "db", "--holder", "other", "--for", "1h"}).code, 0);
-  std::ofstream(go).put('\n');
-  EXPECT_EQ(run.ExitCode(), 1) << run.err();
-  EXPECT_TRUE(Contains(run.err(), "lost")) << run.err();
-  EXPECT_TRUE(Contains(run.err(), "taken over by 'other'")) << run.err();
-  EXPECT_EQ(Run({"check", "db", "--holder", "other"}).code, 0) << "run gave up another's holding";
+  ExpectLossAtTheEndReported(*this, "other", "taken over by 'other'");
 }
 
 TEST_F(cli_Run, LeaseRevokedAndClaimedAgainUnderTheSameHolderIsReportedLost) {
-  ScopedTempDir dir;
-  const std::string go = dir.path() + "/go";
-  ToolProcess run(Args({"run", "db", "--holder", "keeper", "--for", "1h", "--", "sh", "-c",
-                        WaitForFileCommand(go)}));
-  ASSERT_EQ(run.ReadLine(), "ready") << run.err();
-  ASSERT_EQ(Run({"revoke", "db", "--holder", "keeper"}).code, 0);
-  ASSERT_EQ(Run({"claim", "db", "--holder", "keeper", "--for", "1h"}).code, 0);
-  std::ofstream(go).put('\n');
-  EXPECT_EQ(run.ExitCode(), 1) << run.err();
-  EXPECT_TRUE(Contains(run.err(), "claimed again")) << run.err();
-  EXPECT_EQ(Run({"check", "db", "--holder", "keeper"}).code, 0)
-      << "run gave up a holding that was not its command's";
+  ExpectLossAtTheEndReported(*this, "keeper", "claimed again");
 }
 
 // Started with SIGCHLD ignored (it survives exec), run would have the
 // kernel reap its command and lose the status.
 TEST_F(cli_Run, ExitStatusSurvivesAnIgnoredSigchld) {
-  std::vector<std::string> argv_text = {kToolPath};
-  for (const std::string& a : Args({"run", "db", "--for", "1h", "--", "sh", "-c", "exit 7"})) {
-    argv_text.push_back(a);
-  }
-  std::vector<char*> argv;
-  for (auto& a : argv_text) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    signal(SIGCHLD, SIG_IGN);
-    execv(argv[0], argv.data());
-    _exit(126);
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status));
+  const int status =
+      testing::RunToolWith(Args({"run", "db", "--for", "1h", "--", "sh", "-c", "exit 7"}),
+                           [] { signal(SIGCHLD, SIG_IGN); });
+  ASSERT_TRUE(WIFEXITED(status)) << status;
   EXPECT_EQ(WEXITSTATUS(status), 7);
 }
 

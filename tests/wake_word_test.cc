@@ -27,25 +27,25 @@ void Pause() {
 
 TEST(WakeWord, ABumpWakesOnlyWhenAWaiterMarkedTheWordSinceTheLastBump) {
   std::atomic<std::uint32_t> word{0};
-  EXPECT_FALSE(BumpAndWake(word)) << "nobody marked it";
+  EXPECT_FALSE(BumpClearingMark(word)) << "nobody marked it";
   EXPECT_EQ(word.load(), kWakeStep);
 
   const std::uint32_t seen = MarkSleeper(word);
   EXPECT_EQ(seen, kWakeStep | kSleeperMark);
   EXPECT_EQ(MarkSleeper(word), seen) << "a second waiter shares the mark";
 
-  EXPECT_TRUE(BumpAndWake(word));
+  EXPECT_TRUE(BumpClearingMark(word));
   // The woken waiter has not marked again (it has not run yet, or it was
   // killed): the writes after it make no syscall.
-  EXPECT_FALSE(BumpAndWake(word));
-  EXPECT_FALSE(BumpAndWake(word));
+  EXPECT_FALSE(BumpClearingMark(word));
+  EXPECT_FALSE(BumpClearingMark(word));
   EXPECT_EQ(word.load(), 4 * kWakeStep);
 }
 
 TEST(WakeWord, AWaiterDoesNotSleepOnAValueThatABumpHasChanged) {
   std::atomic<std::uint32_t> word{0};
   const std::uint32_t seen = MarkSleeper(word);
-  BumpAndWake(word);
+  BumpClearingMark(word);
   EXPECT_EQ(FutexWait(&word, seen, kNever), FutexWaitResult::value_changed);
 
   // A stop request's bump keeps the mark but changes the value all the same.
@@ -93,7 +93,7 @@ TEST(WakeWord, NoWakeUpIsLostWhenEveryWriteIsTheLastOneAWaiterGets) {
   }
   for (std::uint32_t i = 1; i <= kRounds; ++i) {
     value.store(i, std::memory_order_release);
-    BumpAndWake(word);
+    if (BumpClearingMark(word)) FutexWakeAll(&word);  // As Table::Apply does.
     while (acks.load(std::memory_order_acquire) < static_cast<int>(i) * kWaiters) {
       std::this_thread::yield();
     }
