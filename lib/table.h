@@ -180,7 +180,15 @@ class Table {
   // The header's count of occupied slots, bounded by the capacity (it is
   // segment data): a size hint for readers, not a fact.
   std::uint64_t OccupiedHint() const;
-  std::error_code WaitUntilFree(const KeyWords& key, const std::stop_token& stop,
+  // Blocks until the lease is not held (SlotView::HeldAt: a pinned lease
+  // stays held past its expiry) or, when `epoch` is not kAnyHolding, until
+  // it is not held by the holding of that fencing epoch
+  // (an extension keeps the epoch; a new claim, even by the same holder,
+  // does not). Errc::wait_cancelled once `stop` is requested. `started` is
+  // called once the wait is in place (or before returning at once).
+  static constexpr std::uint64_t kAnyHolding = 0;
+  std::error_code WaitWhileHeld(const KeyWords& key, std::uint64_t epoch,
+                                const std::stop_token& stop,
                                 const std::function<void()>& started) const;
   // Appends a line per broken invariant.
   void Fsck(std::vector<std::string>* problems) const;

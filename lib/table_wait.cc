@@ -1,4 +1,5 @@
-// Table::WaitUntilFree: sleeping on a slot's futex word until its lease ends.
+// Table::WaitWhileHeld: sleeping on a slot's futex word until its lease, or
+// one holding of it, ends.
 #include <time.h>
 
 #include <stop_token>
@@ -19,7 +20,8 @@ constexpr std::int64_t kReadOnlyPollNs = 1'000'000;
 
 }  // namespace
 
-std::error_code Table::WaitUntilFree(const KeyWords& key, const std::stop_token& stop,
+std::error_code Table::WaitWhileHeld(const KeyWords& key, std::uint64_t epoch,
+                                     const std::stop_token& stop,
                                      const std::function<void()>& started) const {
   bool announced = false;
   auto announce = [&] {
@@ -27,6 +29,10 @@ std::error_code Table::WaitUntilFree(const KeyWords& key, const std::stop_token&
     announced = true;
   };
   const bool can_register = !segment_.read_only();
+  // The wait is over once nobody (or, given an epoch, not that holding) holds it.
+  auto over = [&](const SlotView& v) {
+    return !v.HeldAt(Now()) || (epoch != kAnyHolding && v.epoch != epoch);
+  };
   for (;;) {
     SlotView v;
     bool unreadable = false;
@@ -44,7 +50,7 @@ std::error_code Table::WaitUntilFree(const KeyWords& key, const std::stop_token&
     }
     // Free already (the usual last look after a wake-up): return without
     // marking the word, or the next write would wake nobody with a syscall.
-    if (i == kNoSlot || !v.HeldAt(Now())) {
+    if (i == kNoSlot || over(v)) {
       announce();
       return {};
     }
@@ -61,7 +67,7 @@ std::error_code Table::WaitUntilFree(const KeyWords& key, const std::stop_token&
       if (stop.stop_requested()) return Errc::wait_cancelled;
       continue;
     }
-    if (!v.HeldAt(Now())) {
+    if (over(v)) {
       announce();
       return {};
     }

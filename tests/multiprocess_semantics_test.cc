@@ -55,6 +55,7 @@ class RemoteAgent {
     kHolderOf,
     kWait,          // WaitUntilExpired: replies once when started, once when done.
     kWaitThenStop,  // WaitUntilExpired on a thread, stopped from another once started.
+    kWaitLost,      // ShmStore::WaitUntilLost: replies once when started, once when done.
     kDie,           // SIGKILL itself: no destructor, no unmapping, no goodbye.
     kExit,
   };
@@ -108,6 +109,13 @@ class RemoteAgent {
   bool StartWait(const std::string& lease) {
     Reply r;
     return Send({kWait, lease}) && Receive(&r) && r.category == 3;
+  }
+  // Starts WaitUntilLost for the holding of `epoch` in the child; true once
+  // the wait is in place. Its end comes through WaitResult.
+  bool StartWaitLost(const std::string& lease, std::uint64_t epoch) {
+    Reply r;
+    return Send({kWaitLost, lease, "", static_cast<std::int64_t>(epoch)}) && Receive(&r) &&
+           r.category == 3;
   }
   // The end of a wait begun by StartWait; `reply->after` is when it returned.
   std::error_code WaitResult(Reply* reply) { return Receive(reply) ? reply->error() : Lost(); }
@@ -198,6 +206,14 @@ class RemoteAgent {
             started.category = 3;
             from_.WriteValue(started);
           });
+          break;
+        case kWaitLost:
+          ec = store->WaitUntilLost({"ns", "model", c.lease},
+                                    static_cast<std::uint64_t>(c.duration_ns), {}, [this] {
+                                      Reply started;
+                                      started.category = 3;
+                                      from_.WriteValue(started);
+                                    });
           break;
         case kWaitThenStop: {
           BackgroundWait wait(*claimer, c.lease);
@@ -679,6 +695,24 @@ TEST_P(WaitAcrossProcesses, S19_AWaiterInAnotherProcessWakesOnRevoke) {
   EXPECT_FALSE(waiter.WaitResult(&reply));
   EXPECT_GE(reply.after, revoke_started) << "the wait returned before the revoke";
   EXPECT_TRUE(ExitedZero(waiter.Finish()));
+}
+
+// A holder's watch on its own holding (ShmStore::WaitUntilLost) in another
+// process than the revoker: it ends with the revoke, not before.
+TEST_P(WaitAcrossProcesses, AHoldersWatchInAnotherProcessEndsWithTheRevoke) {
+  ScopedSegmentName seg;
+  Local local(TestOptions(seg.name(), fake_clock()));
+  ASSERT_TRUE(local.store);
+  ASSERT_FALSE(local.claimer->Claim("lease", "holder", 1h));
+  RemoteAgent watcher(seg.name());
+  ASSERT_TRUE(watcher.StartWaitLost("lease", local.InfoOf("lease")->epoch));
+  ASSERT_FALSE(local.claimer->Claim("lease", "holder", 2h));  // An extension goes unnoticed.
+  const std::int64_t revoke_started = MonotonicNowNs();
+  ASSERT_FALSE(local.revoker->Revoke("lease", "holder"));
+  RemoteAgent::Reply reply;
+  EXPECT_FALSE(watcher.WaitResult(&reply));
+  EXPECT_GE(reply.after, revoke_started) << "the wait returned before the revoke";
+  EXPECT_TRUE(ExitedZero(watcher.Finish()));
 }
 
 TEST_P(WaitAcrossProcesses, S19_AWaiterInAnotherProcessWakesWhenThePinOfAnExpiredLeaseGoes) {

@@ -2,17 +2,15 @@
 // lease, gives it up when the command ends.
 #include <poll.h>
 #include <signal.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <stop_token>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "background_wait.h"
 #include "child_process.h"
 #include "cli_options.h"
 #include "command.h"
@@ -22,7 +20,6 @@
 #include "report.h"
 #include "shmlease/shmlease.h"
 #include "signal_fd.h"
-#include "unique_fd.h"
 
 namespace shmlease::cli {
 
@@ -42,40 +39,26 @@ struct RunArgs {
 enum class WaitResult { kFree, kInterrupted, kFailed };
 
 // Blocks until the lease is free, or until one of `signals` other than
-// SIGCHLD arrives (then *signo is set). The wait runs in a thread because
-// only a std::stop_token can end it, and this thread must watch the signals.
+// SIGCHLD arrives (then *signo is set).
 WaitResult WaitUntilFreeOrSignal(ShmStore& store, const Key& key, const SignalFd& signals,
                                  int* signo, std::error_code* ec) {
-  UniqueFd done(eventfd(0, EFD_CLOEXEC));
-  if (!done) {
-    *ec = std::error_code(errno, std::system_category());
+  BackgroundWait waiter(
+      [&store, &key](std::stop_token stop) { return store.WaitUntilFree(key, std::move(stop)); });
+  if (waiter.error()) {
+    *ec = waiter.error();
     return WaitResult::kFailed;
   }
-  std::stop_source stop;
-  std::error_code wait_ec;
-  {
-    std::jthread waiter([&] {
-      wait_ec = store.WaitUntilFree(key, stop.get_token());
-      const std::uint64_t one = 1;
-      ssize_t ignored = ::write(done.get(), &one, sizeof one);
-      (void)ignored;
-    });
-    for (bool finished = false; !finished;) {
-      pollfd fds[2] = {{signals.fd(), POLLIN, 0}, {done.get(), POLLIN, 0}};
-      if (poll(fds, 2, -1) < 0) continue;  // EINTR: nothing to do but look again.
-      finished = (fds[1].revents & POLLIN) != 0;
-      signalfd_siginfo info;
-      while (signals.Read(&info)) {
-        if (info.ssi_signo != SIGCHLD && *signo == 0) {
-          *signo = static_cast<int>(info.ssi_signo);
-          stop.request_stop();
-        }
-      }
+  while (!waiter.finished() && *signo == 0) {
+    pollfd fds[2] = {{signals.fd(), POLLIN, 0}, {waiter.fd(), POLLIN, 0}};
+    if (poll(fds, 2, -1) < 0) continue;  // EINTR: nothing to do but look again.
+    signalfd_siginfo info;
+    while (signals.Read(&info)) {
+      if (info.ssi_signo != SIGCHLD && *signo == 0) *signo = static_cast<int>(info.ssi_signo);
     }
-  }  // Joins the waiter.
+  }
   if (*signo != 0) return WaitResult::kInterrupted;
-  if (wait_ec && wait_ec != Errc::wait_cancelled) {
-    *ec = wait_ec;
+  if (waiter.result() && waiter.result() != Errc::wait_cancelled) {
+    *ec = waiter.result();
     return WaitResult::kFailed;
   }
   return WaitResult::kFree;

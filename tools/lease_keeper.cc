@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <ctime>
 
+#include "background_wait.h"
 #include "child_process.h"
 #include "lease_text.h"
 #include "shmlease/errors.h"
@@ -105,6 +106,14 @@ KeeperOutcome KeepLeaseWhileRunning(ShmStore& store, const KeeperPlan& plan, pid
     outcome.lost_because = std::move(why);
     terminate();
   };
+  // Learns of a revocation (or a takeover) the moment it happens, not at the
+  // next extension, up to a third of the duration later: a `run --wait`
+  // elsewhere starts its command at once. Without it (no eventfd), the
+  // extensions still find the loss, later.
+  BackgroundWait loss_watch([&store, &plan](std::stop_token stop) {
+    return store.WaitUntilLost(plan.key, plan.epoch, std::move(stop));
+  });
+  bool watching = !loss_watch.error();
 
   for (;;) {
     signalfd_siginfo info;
@@ -142,6 +151,14 @@ KeeperOutcome KeepLeaseWhileRunning(ShmStore& store, const KeeperPlan& plan, pid
       terminate();
     }
 
+    if (watching && loss_watch.finished()) {
+      watching = false;
+      // Success: the holding ended. An error (the segment turned unreadable)
+      // leaves the loss to the extensions to find.
+      if (!loss_watch.result() && !outcome.lease_lost) {
+        lose(WhyLost(store, plan.key, plan.holder, plan.epoch, held_until));
+      }
+    }
     const Clock::time_point now = store.Now();
     if (!outcome.lease_lost && now >= next_extension) {
       std::error_code ec = store.ExtendLease(plan.key, Request{plan.holder, plan.duration});
@@ -175,12 +192,13 @@ KeeperOutcome KeepLeaseWhileRunning(ShmStore& store, const KeeperPlan& plan, pid
     if (!outcome.lease_lost) wake = std::min(next_extension, held_until);
     if (terminating && !killed) wake = std::min(wake, kill_at);
     if (child_ended) wake = std::min(wake, store.Now() + kGroupPoll);
-    pollfd pfd{signals.fd(), POLLIN, 0};
+    pollfd fds[2] = {{signals.fd(), POLLIN, 0}, {loss_watch.fd(), POLLIN, 0}};
+    const nfds_t nfds = watching ? 2 : 1;
     if (wake == Clock::time_point::max()) {
-      ppoll(&pfd, 1, nullptr, nullptr);
+      ppoll(fds, nfds, nullptr, nullptr);
     } else {
       const timespec timeout = ToTimespec(wake - store.Now());
-      ppoll(&pfd, 1, &timeout, nullptr);
+      ppoll(fds, nfds, &timeout, nullptr);
     }
   }
 }

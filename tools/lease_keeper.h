@@ -50,9 +50,11 @@ std::string WhyLost(const ShmStore& store, const Key& key, const std::string& ho
 
 // `child` leads its own process group (StartChild); everything below is done
 // to the whole group. Runs until `child` has ended and nothing is left in its
-// group. Extends the lease every third of its duration all along; when an
-// extension is refused, or no extension succeeded before held_until, sends
-// the group SIGTERM and, kill_after later, SIGKILL. When the child ends
+// group. Extends the lease every third of its duration all along; when the
+// holding of plan.epoch ends (revoked or taken over, seen at once by a
+// thread waiting in ShmStore::WaitUntilLost), an extension is refused, or no
+// extension succeeded before held_until, sends the group SIGTERM and,
+// kill_after later, SIGKILL. When the child ends
 // while others of its group still run (what it left in the background), the
 // group gets the same, SIGTERM and then SIGKILL, while the lease is still
 // held. SIGINT, SIGTERM and SIGHUP that arrive through `signals` are passed

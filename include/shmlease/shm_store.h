@@ -128,6 +128,18 @@ class ShmStore final : public Store {
   std::error_code WaitUntilFree(const Key& key, std::stop_token stop,
                                 const std::function<void()>& started = {}) override;
 
+  // Blocks while the holding of fencing epoch `epoch` (Info::epoch, as a
+  // claim made it) holds the lease, and returns success as soon as it does
+  // not: it was revoked, it ran out, or the lease was claimed again since
+  // (even by the same holder, which makes a new epoch). Extending the
+  // holding does not end the wait. A holder that must stop work the moment
+  // it is deposed waits here in a thread of its own, instead of learning of
+  // it at its next extension. Errc::wait_cancelled once `stop` is requested;
+  // `started` is called once the wait is in place, as for WaitUntilFree. An
+  // epoch that never held the lease (0, say) returns at once.
+  std::error_code WaitUntilLost(const Key& key, std::uint64_t epoch, std::stop_token stop,
+                                const std::function<void()>& started = {});
+
   // Every lease that is held or pinned, sorted by key. Lock-free.
   std::error_code Snapshot(std::vector<LeaseEntry>* out) const;
   std::error_code GetStats(ShmStats* out) const;

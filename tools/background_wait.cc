@@ -1,0 +1,32 @@
+#include "background_wait.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+
+namespace shmlease::cli {
+
+BackgroundWait::BackgroundWait(Wait wait) : done_fd_(eventfd(0, EFD_CLOEXEC)) {
+  if (!done_fd_) {
+    error_ = std::error_code(errno, std::system_category());
+    return;
+  }
+  thread_ = std::jthread([this, wait = std::move(wait)](std::stop_token stop) {
+    result_ = wait(std::move(stop));
+    finished_.store(true, std::memory_order_release);
+    const std::uint64_t one = 1;
+    ssize_t ignored = ::write(done_fd_.get(), &one, sizeof one);
+    (void)ignored;  // An eventfd write of 1 fails only on overflow, after 2^64 - 2 writes.
+  });
+}
+
+BackgroundWait::~BackgroundWait() {
+  if (thread_.joinable()) {
+    thread_.request_stop();
+    thread_.join();
+  }
+}
+
+}  // namespace shmlease::cli

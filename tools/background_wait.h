@@ -1,0 +1,49 @@
+// A blocking store wait (WaitUntilFree, WaitUntilLost) run in a thread of its
+// own, so that a loop that also watches signals and timers can poll for its
+// end: only a std::stop_token can end such a wait, and the loop's thread must
+// stay free to read signals.
+#ifndef SHMLEASE_TOOLS_BACKGROUND_WAIT_H_
+#define SHMLEASE_TOOLS_BACKGROUND_WAIT_H_
+
+#include <atomic>
+#include <functional>
+#include <stop_token>
+#include <system_error>
+#include <thread>
+
+#include "unique_fd.h"
+
+namespace shmlease::cli {
+
+class BackgroundWait {
+ public:
+  using Wait = std::function<std::error_code(std::stop_token)>;
+
+  // Starts `wait` in a new thread, which inherits the caller's signal mask:
+  // make the SignalFd first. When an eventfd cannot be made, error() says
+  // why and nothing was started.
+  explicit BackgroundWait(Wait wait);
+  // Requests the stop and joins: a wait still blocked returns wait_cancelled.
+  ~BackgroundWait();
+  BackgroundWait(const BackgroundWait&) = delete;
+  BackgroundWait& operator=(const BackgroundWait&) = delete;
+
+  std::error_code error() const { return error_; }
+  // Readable (POLLIN) once the wait has returned, and from then on.
+  int fd() const { return done_fd_.get(); }
+  bool finished() const { return finished_.load(std::memory_order_acquire); }
+  // What the wait returned; meaningful once finished().
+  std::error_code result() const { return result_; }
+  void RequestStop() { thread_.request_stop(); }
+
+ private:
+  UniqueFd done_fd_;
+  std::error_code error_;
+  std::error_code result_;
+  std::atomic<bool> finished_{false};
+  std::jthread thread_;  // Last: joined before the members it writes go away.
+};
+
+}  // namespace shmlease::cli
+
+#endif  // SHMLEASE_TOOLS_BACKGROUND_WAIT_H_
