@@ -592,6 +592,9 @@ TEST_F(cli_Commands, BadNamesAndFlagsAreUsageErrors) {
       {{"no-such-command"}, "subcommand"},
       {{}, "subcommand"},
       {{"claim", "db", "extra", "--holder", "h", "--for", "1s"}, "extra"},
+      // The command's own option, with no `--` before the command.
+      {{"run", "db", "--for", "1s", "sh", "-c", "true"},
+       "write the command after '--', so that its options are its own"},
   };
   for (const Case& c : cases) {
     std::vector<std::string> args = c.args;
@@ -780,6 +783,24 @@ TEST_F(cli_Commands, DestroyRefusesAnEmptyFileUnlessForced) {
   r = RunTool({"--segment", path, "destroy", "--force"});
   EXPECT_EQ(r.code, 0) << r;
   EXPECT_NE(access(path.c_str(), F_OK), 0);
+}
+
+// A file prepared for the segment (say, for a group) is used as prepared:
+// its mode is the preparer's choice, not --mode's.
+TEST_F(cli_Commands, AnEmptyFileBecomesASegmentAndKeepsItsMode) {
+  ScopedTempDir dir;
+  const std::string path = dir.path() + "/prepared.seg";
+  { std::ofstream out(path); }
+  ASSERT_EQ(chmod(path.c_str(), 0640), 0);
+  ToolResult r = RunTool({"--segment", path, "create", "--mode", "0600"});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_TRUE(Contains(r.err, "with mode 0640, not 0600")) << r;
+  r = RunTool({"--segment", path, "claim", "db", "--holder", "h", "--for", "1h"});
+  ASSERT_EQ(r.code, 0) << r;
+  struct stat st {};
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
+  EXPECT_EQ(RunTool({"--segment", path, "check", "db", "--holder", "h"}).code, 0);
 }
 
 TEST_F(cli_Commands, DestroyRefusesAForeignOwnerUnlessTrustedOrForced) {

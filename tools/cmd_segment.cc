@@ -62,10 +62,18 @@ int RunCreate(const GlobalOptions& options, const CreateArgs& args) {
   if (existing.ec != Errc::segment_not_found) return ReportOpenFailure(options, existing);
   OpenedSegment created = OpenSegment(options, Access::kCreate, &args.creation);
   if (!created.store) return ReportOpenFailure(options, created);
+  ShmStats stats;
+  if (std::error_code ec = created.store->GetStats(&stats)) {
+    return Report("segment '" + options.segment + "'", ec);
+  }
+  // An empty file made into a segment keeps the mode it was prepared with.
+  if (args.mode->count() > 0 && stats.mode != args.creation.mode) {
+    Report(stats.path + " existed as an empty file with mode " + Octal(stats.mode) + ", not " +
+           Octal(args.creation.mode) + "; made into a segment with its mode left as it is");
+  }
   if (options.verbose) {
-    std::printf("created %s: capacity %zu, mode %s\n",
-                Printable(ShmStore::PathOf(options.segment)).c_str(), args.creation.capacity,
-                Octal(args.creation.mode).c_str());
+    std::printf("created %s: capacity %llu, mode %s\n", Printable(stats.path).c_str(),
+                static_cast<unsigned long long>(stats.capacity), Octal(stats.mode).c_str());
   }
   return kExitOk;
 }

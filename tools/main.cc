@@ -28,11 +28,12 @@ std::string ParseFailure(const CLI::App& app, const std::string& what) {
   return "shmlease: " + Sanitized(what) + "\nshmlease: see '" + HelpCommand(app) + "'\n";
 }
 
-// A clearer sentence than CLI11's for two common mistakes, or empty:
-// an unknown subcommand (CLI11 only says that one is required), and a
+// A clearer sentence than CLI11's for three common mistakes, or empty:
+// an unknown subcommand (CLI11 only says that one is required), a
 // subcommand's option given before the subcommand (CLI11 says it is missing,
-// or not expected).
-std::string Clarify(const CLI::App& app, const CLI::ParseError& e) {
+// or not expected), and `run` given a command with options of its own but no
+// `--` before it (CLI11 says the command's first option was not expected).
+std::string Clarify(const CLI::App& app, const CLI::ParseError& e, bool has_separator) {
   const std::vector<std::string> stray = app.remaining();  // Unmatched before any subcommand.
   const auto chosen = app.get_subcommands();
   if (chosen.empty()) {
@@ -56,6 +57,11 @@ std::string Clarify(const CLI::App& app, const CLI::ParseError& e) {
       return flag + " is an option of '" + sub.get_name() + "' and goes after it: shmlease " +
              sub.get_name() + " ... " + flag + " VALUE";
     }
+  }
+  if (sub.get_name() == "run" && !has_separator &&
+      dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
+    return std::string(e.what()) + "; write the command after '--', so that its options are " +
+           "its own: shmlease run LEASE --for DURATION -- CMD [ARGS...]";
   }
   return {};
 }
@@ -85,10 +91,12 @@ int main(int argc, char** argv) {
   AddDumpCommand(app, options, commands);
   AddRunCommand(app, options, commands);
   app.require_subcommand(1, 1);
+  bool has_separator = false;
+  for (int i = 1; i < argc; ++i) has_separator = has_separator || std::string_view(argv[i]) == "--";
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    if (std::string clearer = Clarify(app, e); !clearer.empty()) {
+    if (std::string clearer = Clarify(app, e, has_separator); !clearer.empty()) {
       std::fputs(ParseFailure(app, clearer).c_str(), stderr);
       return kExitUsage;
     }
