@@ -1,6 +1,7 @@
 #include "futex.h"
 
 #include <linux/futex.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,10 +27,17 @@ FutexWaitResult FutexWait(std::atomic<std::uint32_t>* word, std::uint32_t expect
   }
   // FUTEX_WAIT_BITSET takes an absolute deadline, on CLOCK_MONOTONIC unless
   // FUTEX_CLOCK_REALTIME is given: exactly the clock expiries use.
+  // A deadline here is a lease's expiry, and a waiter returning late is a
+  // later failover: the thread's timer slack (50 us by default) would delay
+  // every timed-out wait by that much. Made 1 ns for the sleep, then restored.
+  const int slack = timeout != nullptr ? prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0) : -1;
+  if (slack > 1) prctl(PR_SET_TIMERSLACK, 1, 0, 0, 0);
   long rc = syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT_BITSET, expected,
                     timeout, nullptr, FUTEX_BITSET_MATCH_ANY);
+  const int err = errno;
+  if (slack > 1) prctl(PR_SET_TIMERSLACK, static_cast<unsigned long>(slack), 0, 0, 0);
   if (rc == 0) return FutexWaitResult::woken;
-  switch (errno) {
+  switch (err) {
     case EAGAIN:
       return FutexWaitResult::value_changed;
     case ETIMEDOUT:

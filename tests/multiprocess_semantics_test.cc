@@ -38,6 +38,7 @@ using testing::MustOpen;
 using testing::Pipe;
 using testing::ScopedSegmentName;
 using testing::TestOptions;
+using testing::WaitUntilThreadSleepsInFutex;
 
 // ------------------------------------------------------------ a process to command
 
@@ -431,22 +432,6 @@ TEST(StuckLock, S23_AWriterStoppedInsideASlotLeavesOtherLeasesReadable) {
   ASSERT_FALSE(local.store->Pinned(&pins));
   EXPECT_EQ(pins, (PinMap{{Key{"ns", "model", "busy"}, {"entity"}}}));
   EXPECT_EQ(local.claimer->Claim("busy", "other", 1h), ErrClaimDenied);
-}
-
-// The thread `tid` of this process is asleep in futex(2): for a writer, that
-// it waits for the writers' lock. Looked up in /proc, bounded.
-bool WaitUntilThreadSleepsInFutex(pid_t tid) {
-  const std::string path = "/proc/self/task/" + std::to_string(tid) + "/syscall";
-  const std::string futex = std::to_string(SYS_futex) + " ";
-  const std::int64_t deadline = MonotonicNowNs() + std::int64_t{30'000'000'000};
-  while (MonotonicNowNs() < deadline) {
-    std::ifstream in(path);
-    std::string line;
-    std::getline(in, line);
-    if (line.rfind(futex, 0) == 0) return true;
-    std::this_thread::yield();
-  }
-  return false;
 }
 
 TEST(StuckLock, S24_AStopRequestedWhileBlockedOnTheLockAbortsAndChangesNothing) {

@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <fstream>
 #include <functional>
 #include <future>
 #include <map>
@@ -98,6 +99,23 @@ inline std::int64_t MonotonicNowNs() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+// Whether the thread `tid` of this process is (or, within 30 s, gets)
+// asleep in futex(2): waiting for the writers' lock, or for a lease. Looked
+// up in /proc/self/task/TID/syscall, which names the call a thread blocks in.
+inline bool WaitUntilThreadSleepsInFutex(pid_t tid) {
+  const std::string path = "/proc/self/task/" + std::to_string(tid) + "/syscall";
+  const std::string futex = std::to_string(SYS_futex) + " ";
+  const std::int64_t deadline = MonotonicNowNs() + std::int64_t{30'000'000'000};
+  while (MonotonicNowNs() < deadline) {
+    std::ifstream in(path);
+    std::string line;
+    std::getline(in, line);
+    if (line.rfind(futex, 0) == 0) return true;
+    std::this_thread::yield();
+  }
+  return false;
 }
 
 // Everything observable about a table, as text: each held or pinned lease

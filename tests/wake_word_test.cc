@@ -2,8 +2,12 @@
 // marked the word since the last bump, and no wake-up is ever lost.
 #include <gtest/gtest.h>
 
+#include <sys/prctl.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdint>
+#include <fstream>
 #include <thread>
 #include <vector>
 
@@ -108,6 +112,31 @@ TEST(WakeWord, NoWakeUpIsLostWhenEveryWriteIsTheLastOneAWaiterGets) {
 // A wait that ends without sleeping leaves no mark behind: the next write
 // would otherwise make a FUTEX_WAKE syscall that wakes nobody. Nor does one
 // that slept and was woken: the waking write consumed the mark.
+// A timed wait is for a lease's expiry, and timer slack (50 us by default)
+// would make every waiter that much late. The thread sleeps with 1 ns of
+// slack and gets its own back afterwards.
+TEST(WakeWord, ATimedWaitSleepsWithoutTimerSlackAndRestoresIt) {
+  std::atomic<std::uint32_t> word{0};
+  std::atomic<pid_t> tid{0};
+  int slack_after = 0;
+  std::thread waiter([&] {
+    ASSERT_EQ(prctl(PR_SET_TIMERSLACK, 123456, 0, 0, 0), 0);
+    tid.store(gettid());
+    FutexWait(&word, 0, MonotonicNs() + std::int64_t{3600} * 1'000'000'000);
+    slack_after = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+  });
+  while (tid.load() == 0) std::this_thread::yield();
+  ASSERT_TRUE(testing::WaitUntilThreadSleepsInFutex(tid.load()));
+  // Per thread, but only under /proc/TID, not /proc/self/task/TID.
+  std::ifstream in("/proc/" + std::to_string(tid.load()) + "/timerslack_ns");
+  std::int64_t slack_asleep = -1;
+  in >> slack_asleep;
+  BumpAndWakeAll(word);
+  waiter.join();
+  EXPECT_EQ(slack_asleep, 1);
+  EXPECT_EQ(slack_after, 123456);
+}
+
 TEST(WakeWord, AWaitThatEndsLeavesNoMarkForTheNextWrite) {
   using namespace std::chrono_literals;
   testing::TempDir dir;
