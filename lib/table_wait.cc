@@ -29,13 +29,19 @@ std::error_code Table::WaitWhileHeld(const KeyWords& key, std::uint64_t epoch,
     announced = true;
   };
   const bool can_register = !segment_.read_only();
-  // The wait is over once nobody (or, given an epoch, not that holding) holds it.
-  auto over = [&](const SlotView& v) {
-    return !v.HeldAt(Now()) || (epoch != kAnyHolding && v.epoch != epoch);
+  // The wait is over once nobody (or, given an epoch, not that holding)
+  // holds it at `now`, a time read before the slot was: an extension only
+  // ever moves an expiry later, and is refused once the holding ran out, so
+  // an expiry read after `now` and not beyond it proves the holding over at
+  // `now`. Read the other way round, an extension landing between the two
+  // reads would look like the end of a holding that goes on.
+  auto over = [&](const SlotView& v, std::int64_t now) {
+    return !v.HeldAt(now) || (epoch != kAnyHolding && v.epoch != epoch);
   };
   for (;;) {
     SlotView v;
     bool unreadable = false;
+    std::int64_t now = Now();
     const std::uint64_t i = FindRepairing(key, &v, &unreadable, stop);
     if (i == kNoSlot && unreadable) {
       // A writer is stopped inside a slot that may hold the lease: it may be
@@ -50,7 +56,7 @@ std::error_code Table::WaitWhileHeld(const KeyWords& key, std::uint64_t epoch,
     }
     // Free already (the usual last look after a wake-up): return without
     // marking the word, or the next write would wake nobody with a syscall.
-    if (i == kNoSlot || over(v)) {
+    if (i == kNoSlot || over(v, now)) {
       announce();
       return {};
     }
@@ -63,11 +69,12 @@ std::error_code Table::WaitWhileHeld(const KeyWords& key, std::uint64_t epoch,
     // that we do not sleep. A read-only mapping cannot mark; it polls.
     const std::uint32_t seen =
         can_register ? MarkSleeper(word) : word.load(std::memory_order_seq_cst);
+    now = Now();
     if (!ReadSlot(i, &v, true) || !v.HasKey(key)) {  // Moved on, or a writer is stuck there.
       if (stop.stop_requested()) return Errc::wait_cancelled;
       continue;
     }
-    if (over(v)) {
+    if (over(v, now)) {
       announce();
       return {};
     }

@@ -4,11 +4,13 @@
 #include <pty.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -218,8 +220,11 @@ TEST_F(cli_Run, TakenOverWhileRunningStopsTheCommandAndLeavesTheNewHolding) {
   ScopedTempDir dir;
   const std::string go = dir.path() + "/go";
   ASSERT_EQ(mkfifo(go.c_str(), 0600), 0);
-  ToolProcess run(Args({"run", "db", "--holder", "keeper", "--for", "1h", "--", "sh", "-c",
-                        LoopingCommand("echo got-TERM; read line < " + go + "; exit 0")}));
+  // --kill-after 1h: the command, blocked on the FIFO, must not be killed
+  // before the test has claimed and written to it, however slow the machine.
+  ToolProcess run(
+      Args({"run", "db", "--holder", "keeper", "--for", "1h", "--kill-after", "1h", "--", "sh",
+            "-c", LoopingCommand("echo got-TERM; read line < " + go + "; exit 0")}));
   ASSERT_EQ(run.ReadLine(), "ready") << run.err();
   ASSERT_EQ(Run({"revoke", "db", "--holder", "keeper"}).code, 0);
   ASSERT_EQ(run.ReadLine(), "got-TERM") << run.err();
@@ -233,6 +238,40 @@ TEST_F(cli_Run, TakenOverWhileRunningStopsTheCommandAndLeavesTheNewHolding) {
 
 // Started with SIGCHLD ignored (it survives exec), run would have the
 // kernel reap its command and lose the status.
+// run watches its lease from a thread of its own; when none can be made
+// (RLIMIT_NPROC, a pids cgroup), it runs on without the watch, finding a
+// loss at its extensions as before. Here the limit leaves room for run, its
+// guardian and its command, and not for the thread: the command, once ended,
+// counts until run reaps it, which it does only after starting the watch.
+// Made as an unused uid, so that no other process counts against the limit.
+TEST_F(cli_Run, RunsOnWithoutItsWatchWhenNoThreadCanBeMade) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to run the command as another user";
+  ScopedTempDir dir;
+  ASSERT_EQ(chmod(dir.path().c_str(), 0777), 0);
+  const uid_t uid = 40000 + static_cast<uid_t>(getpid() % 20000);
+  // LeakSanitizer checks at exit from a thread of its own: not to be had here.
+  const char* asan = std::getenv("ASAN_OPTIONS");
+  const std::string asan_before = asan != nullptr ? asan : "";
+  setenv("ASAN_OPTIONS",
+         (asan_before + (asan_before.empty() ? "" : ":") + "detect_leaks=0").c_str(), 1);
+  const int status = testing::RunToolWith(
+      {"--segment", dir.path() + "/segment", "run", "db", "--for", "1h", "--", "sh", "-c",
+       "exit 3"},
+      [uid] {
+        const rlimit three{3, 3};
+        if (setgid(uid) != 0 || setuid(uid) != 0 || setrlimit(RLIMIT_NPROC, &three) != 0) {
+          _exit(120);
+        }
+      });
+  if (asan != nullptr) {
+    setenv("ASAN_OPTIONS", asan_before.c_str(), 1);
+  } else {
+    unsetenv("ASAN_OPTIONS");
+  }
+  ASSERT_TRUE(WIFEXITED(status)) << testing::DescribeStatus(status);
+  EXPECT_EQ(WEXITSTATUS(status), 3);
+}
+
 TEST_F(cli_Run, ExitStatusSurvivesAnIgnoredSigchld) {
   const int status =
       testing::RunToolWith(Args({"run", "db", "--for", "1h", "--", "sh", "-c", "exit 7"}),
@@ -529,6 +568,17 @@ class PtySession {
   std::size_t seen_ = 0;
 };
 
+// The shmlease command with `args`, as a line for a shell: every word quoted.
+std::string QuotedCommandLine(const std::vector<std::string>& args) {
+  std::string line = "'" + std::string(kToolPath) + "'";
+  for (const std::string& a : args) {
+    std::string quoted;
+    for (char c : a) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    line += " '" + quoted + "'";
+  }
+  return line;
+}
+
 // On a terminal (a pty whose session a shell leads, running `run` in its
 // foreground group as a script would): the command's group gets the
 // terminal, reads it, gets Ctrl-C from it, and the terminal comes back.
@@ -567,16 +617,11 @@ TEST_F(cli_RunGroup, CtrlZStopsTheJobAndFgContinuesIt) {
   ASSERT_TRUE(pty.Type("PS1=pr\"ompt> \"; echo shell-\"ready\"\n"));
   ASSERT_TRUE(pty.WaitFor("shell-ready")) << pty.shown();
   ASSERT_TRUE(pty.WaitFor("prompt> ")) << pty.shown();
-  std::string line = "'" + std::string(kToolPath) + "'";
-  for (const std::string& a :
-       Args({"run", "db", "--holder", "h", "--for", "1h", "--", "sh", "-c",
-             "trap 'echo got-\"\"INT; exit 6' INT; echo cmd-sta\"\"rted; read line; "
-             "echo \"cmd-\"\"read:$line\"; while :; do sleep 0.02; done"})) {
-    std::string quoted;
-    for (char c : a) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    line += " '" + quoted + "'";
-  }
-  ASSERT_TRUE(pty.Type(line + "\n"));
+  ASSERT_TRUE(pty.Type(QuotedCommandLine(Args(
+                           {"run", "db", "--holder", "h", "--for", "1h", "--", "sh", "-c",
+                            "trap 'echo got-\"\"INT; exit 6' INT; echo cmd-sta\"\"rted; read line; "
+                            "echo \"cmd-\"\"read:$line\"; while :; do sleep 0.02; done"})) +
+                       "\n"));
   ASSERT_TRUE(pty.WaitFor("cmd-started")) << pty.shown();
   ASSERT_TRUE(pty.Type("\x1a"));  // Ctrl-Z
   EXPECT_TRUE(pty.WaitFor("Stopped")) << pty.shown();
@@ -591,6 +636,35 @@ TEST_F(cli_RunGroup, CtrlZStopsTheJobAndFgContinuesIt) {
   ASSERT_TRUE(pty.Type("echo run-\"exit\":$?\n"));
   EXPECT_TRUE(pty.WaitFor("run-exit:6")) << pty.shown();
   EXPECT_EQ(Run({"check", "db", "--holder", "h"}).code, 1);
+}
+
+// Stopped with Ctrl-Z, the lease revoked meanwhile: once continued, run has
+// the command terminated before it runs on. SIGTERM reaches the stopped
+// command before SIGCONT does, so its TERM trap runs (and exits) first, and
+// its CONT trap never does. Continued first (before the loss was acted on),
+// it ran its CONT trap in three of four tries: the two signals then race.
+TEST_F(cli_RunGroup, ALeaseLostWhileStoppedEndsTheCommandBeforeItRunsOn) {
+  PtySession pty({"/bin/bash", "--norc", "--noprofile", "-i"});
+  ASSERT_TRUE(pty.ok());
+  ASSERT_TRUE(pty.Type("PS1=pr\"ompt> \"; echo shell-\"ready\"\n"));
+  ASSERT_TRUE(pty.WaitFor("shell-ready")) << pty.shown();
+  ASSERT_TRUE(pty.WaitFor("prompt> ")) << pty.shown();
+  ASSERT_TRUE(pty.Type(
+      QuotedCommandLine(Args({"run", "db", "--holder", "h", "--for", "1h", "--", "sh", "-c",
+                              "trap 'echo got-\"\"CONT' CONT; trap 'echo got-\"\"TERM; exit 0' "
+                              "TERM; echo cmd-sta\"\"rted; read line; echo cmd-\"\"read"})) +
+      "\n"));
+  ASSERT_TRUE(pty.WaitFor("cmd-started")) << pty.shown();
+  ASSERT_TRUE(pty.Type("\x1a"));  // Ctrl-Z
+  ASSERT_TRUE(pty.WaitFor("Stopped")) << pty.shown();
+  ASSERT_TRUE(pty.WaitFor("prompt> ")) << pty.shown();
+  ASSERT_EQ(Run({"revoke", "db", "--holder", "h"}).code, 0);
+  ASSERT_TRUE(pty.Type("fg\n"));
+  EXPECT_TRUE(pty.WaitFor("got-TERM")) << pty.shown();
+  ASSERT_TRUE(pty.Type("echo run-\"exit\":$?\n"));
+  EXPECT_TRUE(pty.WaitFor("run-exit:1")) << pty.shown();
+  EXPECT_EQ(pty.shown().find("got-CONT"), std::string::npos) << pty.shown();
+  EXPECT_EQ(pty.shown().find("cmd-read"), std::string::npos) << pty.shown();
 }
 
 }  // namespace

@@ -122,6 +122,13 @@ class RemoteAgent {
   std::error_code WaitResult(Reply* reply) { return Receive(reply) ? reply->error() : Lost(); }
   // A wait in the child that a second thread of the child stops once it has started.
   std::error_code WaitThenStop(const std::string& lease) { return Call({kWaitThenStop, lease}); }
+  // Stops the child (SIGSTOP); true once it is stopped.
+  bool Stop() {
+    if (kill(child_.pid(), SIGSTOP) != 0) return false;
+    std::optional<int> status = child_.WaitStoppedOrExited();
+    return status && WIFSTOPPED(*status);
+  }
+  void Continue() { kill(child_.pid(), SIGCONT); }
   // Kills the child at once and reaps it.
   std::optional<int> Die() {
     Send({kDie});
@@ -697,6 +704,25 @@ TEST_P(WaitAcrossProcesses, AHoldersWatchInAnotherProcessEndsWithTheRevoke) {
   RemoteAgent::Reply reply;
   EXPECT_FALSE(watcher.WaitResult(&reply));
   EXPECT_GE(reply.after, revoke_started) << "the wait returned before the revoke";
+  EXPECT_TRUE(ExitedZero(watcher.Finish()));
+}
+
+// The watcher does not run between a revoke and the same holder's new
+// claim (stopped meanwhile): when it looks again, the lease is held, by the
+// same holder, but not by the holding it watches.
+TEST_P(WaitAcrossProcesses, AHoldersWatchEndsWhenItsHolderClaimsAgainUnseen) {
+  ScopedSegmentName seg;
+  Local local(TestOptions(seg.name(), fake_clock()));
+  ASSERT_TRUE(local.store);
+  ASSERT_FALSE(local.claimer->Claim("lease", "holder", 1h));
+  RemoteAgent watcher(seg.name());
+  ASSERT_TRUE(watcher.StartWaitLost("lease", local.InfoOf("lease")->epoch));
+  ASSERT_TRUE(watcher.Stop());
+  ASSERT_FALSE(local.revoker->Revoke("lease", "holder"));
+  ASSERT_FALSE(local.claimer->Claim("lease", "holder", 1h));
+  watcher.Continue();
+  RemoteAgent::Reply reply;
+  EXPECT_FALSE(watcher.WaitResult(&reply));  // A lost reply (30 s, no answer) is an error.
   EXPECT_TRUE(ExitedZero(watcher.Finish()));
 }
 

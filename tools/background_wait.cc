@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <system_error>
 
 namespace shmlease::cli {
 
@@ -13,13 +14,18 @@ BackgroundWait::BackgroundWait(Wait wait) : done_fd_(eventfd(0, EFD_CLOEXEC)) {
     error_ = std::error_code(errno, std::system_category());
     return;
   }
-  thread_ = std::jthread([this, wait = std::move(wait)](std::stop_token stop) {
-    result_ = wait(std::move(stop));
-    finished_.store(true, std::memory_order_release);
-    const std::uint64_t one = 1;
-    ssize_t ignored = ::write(done_fd_.get(), &one, sizeof one);
-    (void)ignored;  // An eventfd write of 1 fails only on overflow, after 2^64 - 2 writes.
-  });
+  try {
+    thread_ = std::jthread([this, wait = std::move(wait)](std::stop_token stop) {
+      result_ = wait(std::move(stop));
+      finished_.store(true, std::memory_order_release);
+      const std::uint64_t one = 1;
+      ssize_t ignored = ::write(done_fd_.get(), &one, sizeof one);
+      (void)ignored;  // An eventfd write of 1 fails only on overflow, after 2^64 - 2 writes.
+    });
+  } catch (const std::system_error& e) {
+    // No thread to be had (RLIMIT_NPROC, a pids cgroup): the caller goes on without the wait.
+    error_ = e.code();
+  }
 }
 
 BackgroundWait::~BackgroundWait() {

@@ -20,8 +20,8 @@ class BackgroundWait {
   using Wait = std::function<std::error_code(std::stop_token)>;
 
   // Starts `wait` in a new thread, which inherits the caller's signal mask:
-  // make the SignalFd first. When an eventfd cannot be made, error() says
-  // why and nothing was started.
+  // make the SignalFd first. When an eventfd or a thread cannot be made,
+  // error() says why and nothing was started.
   explicit BackgroundWait(Wait wait);
   // Requests the stop and joins: a wait still blocked returns wait_cancelled.
   ~BackgroundWait();

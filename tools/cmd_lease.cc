@@ -54,7 +54,7 @@ int RunClaim(const GlobalOptions& options, const LeaseArgs& args) {
   }
   if (ec) return Report("cannot claim " + LeaseName(key), ec);
   if (options.verbose) {
-    const std::uint64_t epoch = CurrentEpoch(*opened.store, key);
+    const std::uint64_t epoch = HoldingEpoch(*opened.store, key, args.holder);
     // The same holder with the same fencing epoch: the holding went on, extended.
     const bool extended = before && before->holder == args.holder && before->epoch == epoch;
     SayHeld(options, key, args, extended ? "extended" : "claimed", epoch);
@@ -72,7 +72,8 @@ int RunExtend(const GlobalOptions& options, const LeaseArgs& args) {
                   DescribeCurrent(*opened.store, key));
   }
   if (ec) return Report("cannot extend " + LeaseName(key), ec);
-  if (options.verbose) SayHeld(options, key, args, "extended", CurrentEpoch(*opened.store, key));
+  if (options.verbose)
+    SayHeld(options, key, args, "extended", HoldingEpoch(*opened.store, key, args.holder));
   return kExitOk;
 }
 

@@ -113,7 +113,13 @@ int RunRun(const GlobalOptions& options, const RunArgs& args) {
   setenv("SHMLEASE_MODEL", options.model.c_str(), 1);
   setenv("SHMLEASE_LEASE", args.lease.c_str(), 1);
   setenv("SHMLEASE_HOLDER", args.holder.c_str(), 1);
-  const std::uint64_t epoch = CurrentEpoch(store, key);
+  // Read back after the claim: gone already (revoked, or claimed by another
+  // since), it is lost before CMD ever starts.
+  const std::uint64_t epoch = HoldingEpoch(store, key, args.holder);
+  if (epoch == 0) {
+    return Report("lost " + LeaseName(key) + " before '" + args.command.front() +
+                  "' started: " + DescribeCurrent(store, key) + "; the command was not run");
+  }
   setenv("SHMLEASE_EPOCH", std::to_string(epoch).c_str(), 1);
 
   // CMD runs as the leader of its own process group, and everything run
@@ -152,7 +158,7 @@ int RunRun(const GlobalOptions& options, const RunArgs& args) {
   // ending: then CMD may have run beside another holder, and the holding
   // there now is not CMD's to give up. (Another process could still revoke
   // and reclaim it between this look and the revoke; nothing closes that.)
-  if (CurrentEpoch(store, key) != epoch) {
+  if (HoldingEpoch(store, key, args.holder) != epoch) {
     return Report("lost " + LeaseName(key) + " while '" + args.command.front() +
                   "' ran: " + WhyLost(store, key, args.holder, epoch, outcome.held_until) +
                   "; the command had ended");

@@ -41,16 +41,21 @@ bool GroupAlive(pid_t pgid) { return kill(-pgid, 0) == 0 || errno == EPERM; }
 // The child stopped. When its group has the terminal (Ctrl-Z, or a program
 // such as an editor stopping itself), run must stop too, as a shell's job:
 // otherwise the shell never gets the terminal back, and run keeps extending
-// the lease of a stopped command. Takes the terminal back, stops run's own
-// group as the terminal would have, and once continued, hands the terminal
-// back (if continued in the foreground) and continues the child's group.
-// While run is stopped nothing extends the lease: stopped longer than its
-// duration, it is lost, and the keeper then stops the command. A child
-// stopped otherwise (SIGSTOP from elsewhere) is left to whoever stopped it.
-void StopWithChild(int terminal, pid_t group) {
-  if (terminal < 0 || tcgetpgrp(terminal) != group) return;
+// the lease of a stopped command. Takes the terminal back and stops run's
+// own group as the terminal would have; returns true once continued, and
+// the caller then continues the child (ContinueChild) or, if the lease was
+// lost meanwhile, has it terminated before it runs on. A child stopped
+// otherwise (SIGSTOP from elsewhere) is left to whoever stopped it: false.
+bool StopWithChild(int terminal, pid_t group) {
+  if (terminal < 0 || tcgetpgrp(terminal) != group) return false;
   SetForegroundGroup(terminal, getpgrp());
   kill(0, SIGTSTP);  // Returns once run's group is continued.
+  return true;
+}
+
+// Hands the terminal back to the child's group if run was continued in the
+// foreground (`fg`, not `bg`), and continues the group.
+void ContinueChild(int terminal, pid_t group) {
   if (tcgetpgrp(terminal) == getpgrp()) SetForegroundGroup(terminal, group);
   kill(-group, SIGCONT);
 }
@@ -128,8 +133,19 @@ KeeperOutcome KeepLeaseWhileRunning(ShmStore& store, const KeeperPlan& plan, pid
       int status = 0;
       pid_t reaped = waitpid(child, &status, WNOHANG | WUNTRACED);
       if (reaped == child && WIFSTOPPED(status)) {
-        StopWithChild(plan.terminal, group);
-        continue;  // Resumed: look again at once (the lease may have run out meanwhile).
+        if (StopWithChild(plan.terminal, group)) {
+          // Nothing extended the lease while run was stopped. If it is no
+          // longer the child's, the child gets SIGTERM before it runs on.
+          if (!outcome.lease_lost && store.Now() < held_until &&
+              HoldingEpoch(store, plan.key, plan.holder) == plan.epoch) {
+            ContinueChild(plan.terminal, group);
+          } else if (!outcome.lease_lost) {
+            lose(WhyLost(store, plan.key, plan.holder, plan.epoch, held_until));
+          } else {
+            kill(-group, SIGCONT);  // Already sent SIGTERM: let it act on it.
+          }
+        }
+        continue;  // Look again at once.
       }
       if (reaped == child || (reaped < 0 && errno == ECHILD)) {
         child_ended = true;
@@ -162,7 +178,7 @@ KeeperOutcome KeepLeaseWhileRunning(ShmStore& store, const KeeperPlan& plan, pid
     const Clock::time_point now = store.Now();
     if (!outcome.lease_lost && now >= next_extension) {
       std::error_code ec = store.ExtendLease(plan.key, Request{plan.holder, plan.duration});
-      if (!ec && CurrentEpoch(store, plan.key) != plan.epoch) {
+      if (!ec && HoldingEpoch(store, plan.key, plan.holder) != plan.epoch) {
         // Extended, but another holding than the child's: the lease was lost in between.
         lose(WhyLost(store, plan.key, plan.holder, plan.epoch, held_until));
       } else if (!ec) {

@@ -28,11 +28,12 @@ std::string DescribeCurrent(const ShmStore& store, const Key& key) {
   return DescribeHolding(leases.begin()->second, store.Now());
 }
 
-std::uint64_t CurrentEpoch(const ShmStore& store, const Key& key) {
+std::uint64_t HoldingEpoch(const ShmStore& store, const Key& key, std::string_view holder) {
   LeaseMap leases;
   const Key keys[] = {key};
   if (store.Leases(&leases, keys) || leases.empty()) return 0;
-  return leases.begin()->second.epoch;
+  const Info& held = leases.begin()->second;
+  return held.holder == holder ? held.epoch : 0;
 }
 
 }  // namespace shmlease::cli

@@ -20,8 +20,9 @@ std::string DescribeHolding(const Info& info, Clock::time_point now);
 // DescribeHolding of the lease's current holder, or "not held by anyone".
 std::string DescribeCurrent(const ShmStore& store, const Key& key);
 
-// The fencing epoch of the lease's current holding; 0 when nobody holds it.
-std::uint64_t CurrentEpoch(const ShmStore& store, const Key& key);
+// The fencing epoch of `holder`'s holding of the lease; 0 when `holder` does
+// not hold it (nobody does, someone else does, or it cannot be read).
+std::uint64_t HoldingEpoch(const ShmStore& store, const Key& key, std::string_view holder);
 
 }  // namespace shmlease::cli
 

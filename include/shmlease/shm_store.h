@@ -136,7 +136,11 @@ class ShmStore final : public Store {
   // it is deposed waits here in a thread of its own, instead of learning of
   // it at its next extension. Errc::wait_cancelled once `stop` is requested;
   // `started` is called once the wait is in place, as for WaitUntilFree. An
-  // epoch that never held the lease (0, say) returns at once.
+  // epoch that never held the lease (0, say) returns at once. While a writer
+  // stopped in the middle of changing this lease's slot keeps it unreadable,
+  // the wait cannot see the holding end and goes on, even past the expiry: a
+  // holder that must stop by then keeps its own deadline too, as `shmlease
+  // run` does.
   std::error_code WaitUntilLost(const Key& key, std::uint64_t epoch, std::stop_token stop,
                                 const std::function<void()>& started = {});
 
