@@ -568,6 +568,25 @@ class PtySession {
   std::size_t seen_ = 0;
 };
 
+// The interactive shell on `pty` has started and shows a prompt that the
+// test can wait for ("prompt> ", spelt apart in the typed line).
+::testing::AssertionResult ShellReady(PtySession& pty) {
+  if (!pty.ok()) return ::testing::AssertionFailure() << "no pty";
+  if (!pty.Type("PS1=pr\"ompt> \"; echo shell-\"ready\"\n") || !pty.WaitFor("shell-ready") ||
+      !pty.WaitFor("prompt> ")) {
+    return ::testing::AssertionFailure() << pty.shown();
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// Ctrl-Z stops the foreground job, and the shell says so and prompts again.
+::testing::AssertionResult StopJobWithCtrlZ(PtySession& pty) {
+  if (!pty.Type("\x1a") || !pty.WaitFor("Stopped") || !pty.WaitFor("prompt> ")) {
+    return ::testing::AssertionFailure() << pty.shown();
+  }
+  return ::testing::AssertionSuccess();
+}
+
 // The shmlease command with `args`, as a line for a shell: every word quoted.
 std::string QuotedCommandLine(const std::vector<std::string>& args) {
   std::string line = "'" + std::string(kToolPath) + "'";
@@ -613,19 +632,14 @@ TEST_F(cli_RunGroup, CommandGetsTheTerminalAndGivesItBack) {
 // the output ("cmd-sta""rted").
 TEST_F(cli_RunGroup, CtrlZStopsTheJobAndFgContinuesIt) {
   PtySession pty({"/bin/bash", "--norc", "--noprofile", "-i"});
-  ASSERT_TRUE(pty.ok());
-  ASSERT_TRUE(pty.Type("PS1=pr\"ompt> \"; echo shell-\"ready\"\n"));
-  ASSERT_TRUE(pty.WaitFor("shell-ready")) << pty.shown();
-  ASSERT_TRUE(pty.WaitFor("prompt> ")) << pty.shown();
+  ASSERT_TRUE(ShellReady(pty));
   ASSERT_TRUE(pty.Type(QuotedCommandLine(Args(
                            {"run", "db", "--holder", "h", "--for", "1h", "--", "sh", "-c",
                             "trap 'echo got-\"\"INT; exit 6' INT; echo cmd-sta\"\"rted; read line; "
                             "echo \"cmd-\"\"read:$line\"; while :; do sleep 0.02; done"})) +
                        "\n"));
   ASSERT_TRUE(pty.WaitFor("cmd-started")) << pty.shown();
-  ASSERT_TRUE(pty.Type("\x1a"));  // Ctrl-Z
-  EXPECT_TRUE(pty.WaitFor("Stopped")) << pty.shown();
-  EXPECT_TRUE(pty.WaitFor("prompt> ")) << pty.shown();
+  ASSERT_TRUE(StopJobWithCtrlZ(pty));
   // Stopped, run still holds the lease (for an hour).
   EXPECT_EQ(Run({"check", "db", "--holder", "h"}).code, 0);
   ASSERT_TRUE(pty.Type("fg\n"));
@@ -645,19 +659,14 @@ TEST_F(cli_RunGroup, CtrlZStopsTheJobAndFgContinuesIt) {
 // it ran its CONT trap in three of four tries: the two signals then race.
 TEST_F(cli_RunGroup, ALeaseLostWhileStoppedEndsTheCommandBeforeItRunsOn) {
   PtySession pty({"/bin/bash", "--norc", "--noprofile", "-i"});
-  ASSERT_TRUE(pty.ok());
-  ASSERT_TRUE(pty.Type("PS1=pr\"ompt> \"; echo shell-\"ready\"\n"));
-  ASSERT_TRUE(pty.WaitFor("shell-ready")) << pty.shown();
-  ASSERT_TRUE(pty.WaitFor("prompt> ")) << pty.shown();
+  ASSERT_TRUE(ShellReady(pty));
   ASSERT_TRUE(pty.Type(
       QuotedCommandLine(Args({"run", "db", "--holder", "h", "--for", "1h", "--", "sh", "-c",
                               "trap 'echo got-\"\"CONT' CONT; trap 'echo got-\"\"TERM; exit 0' "
                               "TERM; echo cmd-sta\"\"rted; read line; echo cmd-\"\"read"})) +
       "\n"));
   ASSERT_TRUE(pty.WaitFor("cmd-started")) << pty.shown();
-  ASSERT_TRUE(pty.Type("\x1a"));  // Ctrl-Z
-  ASSERT_TRUE(pty.WaitFor("Stopped")) << pty.shown();
-  ASSERT_TRUE(pty.WaitFor("prompt> ")) << pty.shown();
+  ASSERT_TRUE(StopJobWithCtrlZ(pty));
   ASSERT_EQ(Run({"revoke", "db", "--holder", "h"}).code, 0);
   ASSERT_TRUE(pty.Type("fg\n"));
   EXPECT_TRUE(pty.WaitFor("got-TERM")) << pty.shown();

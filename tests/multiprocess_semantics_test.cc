@@ -681,30 +681,18 @@ TEST_P(WaitAcrossProcesses, S19_AWaiterInAnotherProcessWakesOnRevoke) {
   ASSERT_FALSE(local.claimer->Claim("lease", "holder", 1h));
   RemoteAgent waiter(seg.name());
   ASSERT_TRUE(waiter.StartWait("lease"));
-  const std::int64_t revoke_started = MonotonicNowNs();
-  ASSERT_FALSE(local.revoker->Revoke("lease", "holder"));
-  RemoteAgent::Reply reply;
-  EXPECT_FALSE(waiter.WaitResult(&reply));
-  EXPECT_GE(reply.after, revoke_started) << "the wait returned before the revoke";
-  EXPECT_TRUE(ExitedZero(waiter.Finish()));
-}
-
-// A holder's watch on its own holding (ShmStore::WaitUntilLost) in another
-// process than the revoker: it ends with the revoke, not before.
-TEST_P(WaitAcrossProcesses, AHoldersWatchInAnotherProcessEndsWithTheRevoke) {
-  ScopedSegmentName seg;
-  Local local(TestOptions(seg.name(), fake_clock()));
-  ASSERT_TRUE(local.store);
-  ASSERT_FALSE(local.claimer->Claim("lease", "holder", 1h));
+  // And the holder's watch on its own holding (ShmStore::WaitUntilLost).
   RemoteAgent watcher(seg.name());
   ASSERT_TRUE(watcher.StartWaitLost("lease", local.InfoOf("lease")->epoch));
-  ASSERT_FALSE(local.claimer->Claim("lease", "holder", 2h));  // An extension goes unnoticed.
+  ASSERT_FALSE(local.claimer->Claim("lease", "holder", 2h));  // An extension ends neither.
   const std::int64_t revoke_started = MonotonicNowNs();
   ASSERT_FALSE(local.revoker->Revoke("lease", "holder"));
-  RemoteAgent::Reply reply;
-  EXPECT_FALSE(watcher.WaitResult(&reply));
-  EXPECT_GE(reply.after, revoke_started) << "the wait returned before the revoke";
-  EXPECT_TRUE(ExitedZero(watcher.Finish()));
+  for (RemoteAgent* agent : {&waiter, &watcher}) {
+    RemoteAgent::Reply reply;
+    EXPECT_FALSE(agent->WaitResult(&reply));
+    EXPECT_GE(reply.after, revoke_started) << "the wait returned before the revoke";
+    EXPECT_TRUE(ExitedZero(agent->Finish()));
+  }
 }
 
 // The watcher does not run between a revoke and the same holder's new
