@@ -280,6 +280,28 @@ TEST_F(cli_Run, ExitStatusSurvivesAnIgnoredSigchld) {
   EXPECT_EQ(WEXITSTATUS(status), 7);
 }
 
+// A process stopped while it holds the table's lock: run cannot extend, and
+// nobody else can claim until the lock comes back. run stops its command in
+// time for it to be gone when the lease runs out (SIGTERM --kill-after
+// before), not --kill-after after it: when the command has its SIGTERM, the
+// lease still holds, read without the lock. A 6 s lease is first extended at
+// 2 s; each try waits 2 s for the lock; SIGTERM comes at about 4 s.
+TEST_F(cli_Run, ExtensionsBlockedByAStuckLockStopTheCommandBeforeTheLeaseRunsOut) {
+  ToolProcess run(Args({"run", "db", "--holder", "keeper", "--for", "6s", "--kill-after", "2s",
+                        "--", "sh", "-c", LoopingCommand("echo got-TERM; exit 0")}));
+  ASSERT_EQ(run.ReadLine(), "ready") << run.err();
+  auto stuck = testing::StartStuckWriter(segment_.name());
+  ASSERT_FALSE(HasFailure());
+  EXPECT_EQ(run.ReadLine(), "got-TERM") << run.err();
+  EXPECT_EQ(Run({"check", "db", "--holder", "keeper"}).code, 0)
+      << "the command was stopped only once the lease had run out";
+  EXPECT_EQ(run.ExitCode(), 1) << run.err();
+  EXPECT_TRUE(Contains(run.err(), "could not be extended (lease operation timed out)"))
+      << run.err();
+  kill(stuck->pid(), SIGCONT);
+  EXPECT_TRUE(testing::ExitedZero(stuck->Wait()));
+}
+
 TEST_F(cli_Run, CommandIgnoringSigtermIsKilledAfterKillAfter) {
   ToolProcess run(Args({"run", "db", "--holder", "keeper", "--for", "3s", "--kill-after", "200ms",
                         "--", "sh", "-c", "echo $$; " + LoopingCommand("echo ignored-TERM")}));

@@ -37,6 +37,7 @@ using testing::MonotonicNowNs;
 using testing::MustOpen;
 using testing::Pipe;
 using testing::ScopedSegmentName;
+using testing::StartStuckWriter;
 using testing::TestOptions;
 using testing::WaitUntilThreadSleepsInFutex;
 
@@ -318,22 +319,6 @@ TEST(AcrossProcesses, S25_ClaimCheckExtendRevokeAndPinFromDifferentProcesses) {
 
 // ------------------------------------------------------------ S23: a stopped process holds the
 // lock
-
-// Forks a child that starts a claim and stops itself (SIGSTOP) while holding
-// the writers' lock, before changing anything. Returns once it is stopped.
-std::unique_ptr<ChildProcess> StartStuckWriter(const std::string& segment) {
-  auto child = std::make_unique<ChildProcess>([segment] {
-    setenv("SHMLEASE_CRASH_AT", "journal-written", 1);
-    setenv("SHMLEASE_CRASH_HOW", "stop", 1);
-    std::error_code ec;
-    auto store = ShmStore::Open(TestOptions(segment), ec);
-    if (!store) return 2;
-    return store->ClaimLease({"ns", "model", "stuck"}, {"stuck", 1h}) ? 3 : 0;
-  });
-  std::optional<int> status = child->WaitStoppedOrExited();
-  EXPECT_TRUE(status && WIFSTOPPED(*status)) << DescribeStatus(status);
-  return child;
-}
 
 TEST(StuckLock, S23_WritesTimeOutWhileAStoppedProcessHoldsTheLockAndReadsGoOn) {
   ScopedSegmentName seg;

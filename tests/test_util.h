@@ -310,6 +310,22 @@ inline std::string DescribeStatus(std::optional<int> status) {
   return "status " + std::to_string(*status);
 }
 
+// Forks a child that starts a claim and stops itself (SIGSTOP) while holding
+// the writers' lock, before changing anything. Returns once it is stopped.
+inline std::unique_ptr<ChildProcess> StartStuckWriter(const std::string& segment) {
+  auto child = std::make_unique<ChildProcess>([segment] {
+    setenv("SHMLEASE_CRASH_AT", "journal-written", 1);
+    setenv("SHMLEASE_CRASH_HOW", "stop", 1);
+    std::error_code ec;
+    auto store = ShmStore::Open(TestOptions(segment), ec);
+    if (!store) return 2;
+    return store->ClaimLease({"ns", "model", "stuck"}, {"stuck", std::chrono::hours(1)}) ? 3 : 0;
+  });
+  std::optional<int> status = child->WaitStoppedOrExited();
+  EXPECT_TRUE(status && WIFSTOPPED(*status)) << DescribeStatus(status);
+  return child;
+}
+
 inline bool ExitedZero(std::optional<int> status) {
   return status && WIFEXITED(*status) && WEXITSTATUS(*status) == 0;
 }

@@ -94,6 +94,9 @@ KeeperOutcome KeepLeaseWhileRunning(ShmStore& store, const KeeperPlan& plan, pid
   const nanoseconds period = std::max(plan.duration / 3, nanoseconds(1));
   Clock::time_point held_until = plan.held_until;
   Clock::time_point next_extension = held_until - plan.duration + period;
+  // The last extension tried failed for now (the writers' lock stayed taken), and how.
+  bool extension_failing = false;
+  std::error_code last_failure;
   Clock::time_point kill_at = Clock::time_point::max();
   bool terminating = false;  // The group was sent SIGTERM.
   bool killed = false;       // The group was sent SIGKILL: nothing of it runs any more.
@@ -113,7 +116,7 @@ KeeperOutcome KeepLeaseWhileRunning(ShmStore& store, const KeeperPlan& plan, pid
   };
   // Learns of a revocation (or a takeover) the moment it happens, not at the
   // next extension, up to a third of the duration later: a `run --wait`
-  // elsewhere starts its command at once. Without it (no eventfd), the
+  // elsewhere starts its command at once. Without it (no eventfd or thread), the
   // extensions still find the loss, later.
   BackgroundWait loss_watch([&store, &plan](std::stop_token stop) {
     return store.WaitUntilLost(plan.key, plan.epoch, std::move(stop));
@@ -185,12 +188,21 @@ KeeperOutcome KeepLeaseWhileRunning(ShmStore& store, const KeeperPlan& plan, pid
         // `now` was read before the call, so this never overestimates the expiry.
         held_until = now + plan.duration;
         next_extension = now + period;
+        extension_failing = false;
       } else if (ec == Errc::invalid) {
         lose("an extension was refused: " +
              WhyLost(store, plan.key, plan.holder, plan.epoch, held_until));
       } else {
         next_extension = now + std::min<nanoseconds>(period, kRetryPause);
+        extension_failing = true;
+        last_failure = ec;
       }
+    }
+    // While extensions fail, the command is stopped in time to be gone when
+    // the lease runs out, not kill_after later: SIGTERM kill_after before the
+    // expiry, so that the SIGKILL that follows comes no later than it.
+    if (!outcome.lease_lost && extension_failing && store.Now() >= held_until - plan.kill_after) {
+      lose("it could not be extended (" + last_failure.message() + ") and was about to run out");
     }
     if (!outcome.lease_lost && store.Now() >= held_until) {
       lose("it could not be extended before it ran out");
@@ -206,6 +218,8 @@ KeeperOutcome KeepLeaseWhileRunning(ShmStore& store, const KeeperPlan& plan, pid
 
     Clock::time_point wake = Clock::time_point::max();
     if (!outcome.lease_lost) wake = std::min(next_extension, held_until);
+    if (!outcome.lease_lost && extension_failing)
+      wake = std::min(wake, held_until - plan.kill_after);
     if (terminating && !killed) wake = std::min(wake, kill_at);
     if (child_ended) wake = std::min(wake, store.Now() + kGroupPoll);
     pollfd fds[2] = {{signals.fd(), POLLIN, 0}, {loss_watch.fd(), POLLIN, 0}};

@@ -54,7 +54,9 @@ std::string WhyLost(const ShmStore& store, const Key& key, const std::string& ho
 // holding of plan.epoch ends (revoked or taken over, seen at once by a
 // thread waiting in ShmStore::WaitUntilLost), an extension is refused, or no
 // extension succeeded before held_until, sends the group SIGTERM and,
-// kill_after later, SIGKILL. When the child ends
+// kill_after later, SIGKILL; while extensions fail for now (the lock stays
+// taken), it does so kill_after before held_until, so that the group is
+// gone when the lease runs out. When the child ends
 // while others of its group still run (what it left in the background), the
 // group gets the same, SIGTERM and then SIGKILL, while the lease is still
 // held. SIGINT, SIGTERM and SIGHUP that arrive through `signals` are passed
