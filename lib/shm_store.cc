@@ -386,18 +386,12 @@ std::error_code ShmStore::CheckLease(const Key& key, std::string_view holder,
 std::error_code ShmStore::WaitUntilFree(const Key& key, std::stop_token stop,
                                         const std::function<void()>& started) {
   if (std::error_code ec = key.Validate()) return ec;
-  return impl_->table.WaitWhileHeld(internal::EncodeKey(key), internal::Table::kAnyHolding, stop,
-                                    started);
+  return impl_->table.WaitWhileHeld(internal::EncodeKey(key), std::nullopt, stop, started);
 }
 
 std::error_code ShmStore::WaitUntilLost(const Key& key, std::uint64_t epoch, std::stop_token stop,
                                         const std::function<void()>& started) {
   if (std::error_code ec = key.Validate()) return ec;
-  // Epochs count from 1: no holding has epoch 0 (the table's "any holding").
-  if (epoch == internal::Table::kAnyHolding) {
-    if (started) started();
-    return {};
-  }
   return impl_->table.WaitWhileHeld(internal::EncodeKey(key), epoch, stop, started);
 }
 

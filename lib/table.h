@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <stop_token>
 #include <string>
 #include <system_error>
@@ -181,13 +182,12 @@ class Table {
   // segment data): a size hint for readers, not a fact.
   std::uint64_t OccupiedHint() const;
   // Blocks until the lease is not held (SlotView::HeldAt: a pinned lease
-  // stays held past its expiry) or, when `epoch` is not kAnyHolding, until
-  // it is not held by the holding of that fencing epoch
-  // (an extension keeps the epoch; a new claim, even by the same holder,
-  // does not). Errc::wait_cancelled once `stop` is requested. `started` is
-  // called once the wait is in place (or before returning at once).
-  static constexpr std::uint64_t kAnyHolding = 0;
-  std::error_code WaitWhileHeld(const KeyWords& key, std::uint64_t epoch,
+  // stays held past its expiry) or, given an `epoch`, until it is not held
+  // by the holding of that fencing epoch (an extension keeps the epoch; a new
+  // claim, even by the same holder, does not; no holding has epoch 0).
+  // Errc::wait_cancelled once `stop` is requested. `started` is called once
+  // the wait is in place (or before returning at once).
+  std::error_code WaitWhileHeld(const KeyWords& key, std::optional<std::uint64_t> epoch,
                                 const std::stop_token& stop,
                                 const std::function<void()>& started) const;
   // Appends a line per broken invariant.

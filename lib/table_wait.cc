@@ -20,7 +20,7 @@ constexpr std::int64_t kReadOnlyPollNs = 1'000'000;
 
 }  // namespace
 
-std::error_code Table::WaitWhileHeld(const KeyWords& key, std::uint64_t epoch,
+std::error_code Table::WaitWhileHeld(const KeyWords& key, std::optional<std::uint64_t> epoch,
                                      const std::stop_token& stop,
                                      const std::function<void()>& started) const {
   bool announced = false;
@@ -36,7 +36,7 @@ std::error_code Table::WaitWhileHeld(const KeyWords& key, std::uint64_t epoch,
   // `now`. Read the other way round, an extension landing between the two
   // reads would look like the end of a holding that goes on.
   auto over = [&](const SlotView& v, std::int64_t now) {
-    return !v.HeldAt(now) || (epoch != kAnyHolding && v.epoch != epoch);
+    return !v.HeldAt(now) || (epoch && v.epoch != *epoch);
   };
   for (;;) {
     SlotView v;

@@ -590,6 +590,17 @@ class PtySession {
   std::size_t seen_ = 0;
 };
 
+// The shmlease command with `args`, as a line for a shell: every word quoted.
+std::string QuotedCommandLine(const std::vector<std::string>& args) {
+  std::string line = "'" + std::string(kToolPath) + "'";
+  for (const std::string& a : args) {
+    std::string quoted;
+    for (char c : a) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    line += " '" + quoted + "'";
+  }
+  return line;
+}
+
 // The interactive shell on `pty` has started and shows a prompt that the
 // test can wait for ("prompt> ", spelt apart in the typed line).
 ::testing::AssertionResult ShellReady(PtySession& pty) {
@@ -601,23 +612,25 @@ class PtySession {
   return ::testing::AssertionSuccess();
 }
 
+// Shell code for a job's command to say it runs: "cmd-started", spelt apart
+// so that only the command's output, not the echoed command line, shows it.
+const std::string kSayStarted = "echo cmd-sta\"\"rted; ";
+
+// Types `shmlease args...` at the shell's prompt, as a foreground job whose
+// command runs kSayStarted, and waits until it has.
+::testing::AssertionResult StartRunJob(PtySession& pty, const std::vector<std::string>& args) {
+  if (!pty.Type(QuotedCommandLine(args) + "\n") || !pty.WaitFor("cmd-started")) {
+    return ::testing::AssertionFailure() << pty.shown();
+  }
+  return ::testing::AssertionSuccess();
+}
+
 // Ctrl-Z stops the foreground job, and the shell says so and prompts again.
 ::testing::AssertionResult StopJobWithCtrlZ(PtySession& pty) {
   if (!pty.Type("\x1a") || !pty.WaitFor("Stopped") || !pty.WaitFor("prompt> ")) {
     return ::testing::AssertionFailure() << pty.shown();
   }
   return ::testing::AssertionSuccess();
-}
-
-// The shmlease command with `args`, as a line for a shell: every word quoted.
-std::string QuotedCommandLine(const std::vector<std::string>& args) {
-  std::string line = "'" + std::string(kToolPath) + "'";
-  for (const std::string& a : args) {
-    std::string quoted;
-    for (char c : a) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    line += " '" + quoted + "'";
-  }
-  return line;
 }
 
 // On a terminal (a pty whose session a shell leads, running `run` in its
@@ -655,12 +668,10 @@ TEST_F(cli_RunGroup, CommandGetsTheTerminalAndGivesItBack) {
 TEST_F(cli_RunGroup, CtrlZStopsTheJobAndFgContinuesIt) {
   PtySession pty({"/bin/bash", "--norc", "--noprofile", "-i"});
   ASSERT_TRUE(ShellReady(pty));
-  ASSERT_TRUE(pty.Type(QuotedCommandLine(Args(
-                           {"run", "db", "--holder", "h", "--for", "1h", "--", "sh", "-c",
-                            "trap 'echo got-\"\"INT; exit 6' INT; echo cmd-sta\"\"rted; read line; "
-                            "echo \"cmd-\"\"read:$line\"; while :; do sleep 0.02; done"})) +
-                       "\n"));
-  ASSERT_TRUE(pty.WaitFor("cmd-started")) << pty.shown();
+  ASSERT_TRUE(StartRunJob(pty, Args({"run", "db", "--holder", "h", "--for", "1h", "--", "sh", "-c",
+                                     "trap 'echo got-\"\"INT; exit 6' INT; " + kSayStarted +
+                                         "read line; echo \"cmd-\"\"read:$line\"; "
+                                         "while :; do sleep 0.02; done"})));
   ASSERT_TRUE(StopJobWithCtrlZ(pty));
   // Stopped, run still holds the lease (for an hour).
   EXPECT_EQ(Run({"check", "db", "--holder", "h"}).code, 0);
@@ -682,12 +693,10 @@ TEST_F(cli_RunGroup, CtrlZStopsTheJobAndFgContinuesIt) {
 TEST_F(cli_RunGroup, ALeaseLostWhileStoppedEndsTheCommandBeforeItRunsOn) {
   PtySession pty({"/bin/bash", "--norc", "--noprofile", "-i"});
   ASSERT_TRUE(ShellReady(pty));
-  ASSERT_TRUE(pty.Type(
-      QuotedCommandLine(Args({"run", "db", "--holder", "h", "--for", "1h", "--", "sh", "-c",
-                              "trap 'echo got-\"\"CONT' CONT; trap 'echo got-\"\"TERM; exit 0' "
-                              "TERM; echo cmd-sta\"\"rted; read line; echo cmd-\"\"read"})) +
-      "\n"));
-  ASSERT_TRUE(pty.WaitFor("cmd-started")) << pty.shown();
+  ASSERT_TRUE(StartRunJob(pty, Args({"run", "db", "--holder", "h", "--for", "1h", "--", "sh", "-c",
+                                     "trap 'echo got-\"\"CONT' CONT; "
+                                     "trap 'echo got-\"\"TERM; exit 0' TERM; " +
+                                         kSayStarted + "read line; echo cmd-\"\"read"})));
   ASSERT_TRUE(StopJobWithCtrlZ(pty));
   ASSERT_EQ(Run({"revoke", "db", "--holder", "h"}).code, 0);
   ASSERT_TRUE(pty.Type("fg\n"));

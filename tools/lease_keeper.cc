@@ -94,9 +94,9 @@ KeeperOutcome KeepLeaseWhileRunning(ShmStore& store, const KeeperPlan& plan, pid
   const nanoseconds period = std::max(plan.duration / 3, nanoseconds(1));
   Clock::time_point held_until = plan.held_until;
   Clock::time_point next_extension = held_until - plan.duration + period;
-  // The last extension tried failed for now (the writers' lock stayed taken), and how.
-  bool extension_failing = false;
-  std::error_code last_failure;
+  // Why the last extension tried failed for now (the writers' lock stayed
+  // taken); empty once one succeeds.
+  std::error_code extension_failure;
   Clock::time_point kill_at = Clock::time_point::max();
   bool terminating = false;  // The group was sent SIGTERM.
   bool killed = false;       // The group was sent SIGKILL: nothing of it runs any more.
@@ -113,6 +113,10 @@ KeeperOutcome KeepLeaseWhileRunning(ShmStore& store, const KeeperPlan& plan, pid
     outcome.lease_lost = true;
     outcome.lost_because = std::move(why);
     terminate();
+  };
+  // The holding is gone (revoked, taken over, run out): say which.
+  auto lose_holding = [&](const std::string& prefix = "") {
+    lose(prefix + WhyLost(store, plan.key, plan.holder, plan.epoch, held_until));
   };
   // Learns of a revocation (or a takeover) the moment it happens, not at the
   // next extension, up to a third of the duration later: a `run --wait`
@@ -143,7 +147,7 @@ KeeperOutcome KeepLeaseWhileRunning(ShmStore& store, const KeeperPlan& plan, pid
               HoldingEpoch(store, plan.key, plan.holder) == plan.epoch) {
             ContinueChild(plan.terminal, group);
           } else if (!outcome.lease_lost) {
-            lose(WhyLost(store, plan.key, plan.holder, plan.epoch, held_until));
+            lose_holding();
           } else {
             kill(-group, SIGCONT);  // Already sent SIGTERM: let it act on it.
           }
@@ -174,35 +178,32 @@ KeeperOutcome KeepLeaseWhileRunning(ShmStore& store, const KeeperPlan& plan, pid
       watching = false;
       // Success: the holding ended. An error (the segment turned unreadable)
       // leaves the loss to the extensions to find.
-      if (!loss_watch.result() && !outcome.lease_lost) {
-        lose(WhyLost(store, plan.key, plan.holder, plan.epoch, held_until));
-      }
+      if (!loss_watch.result() && !outcome.lease_lost) lose_holding();
     }
     const Clock::time_point now = store.Now();
     if (!outcome.lease_lost && now >= next_extension) {
       std::error_code ec = store.ExtendLease(plan.key, Request{plan.holder, plan.duration});
       if (!ec && HoldingEpoch(store, plan.key, plan.holder) != plan.epoch) {
         // Extended, but another holding than the child's: the lease was lost in between.
-        lose(WhyLost(store, plan.key, plan.holder, plan.epoch, held_until));
+        lose_holding();
       } else if (!ec) {
         // `now` was read before the call, so this never overestimates the expiry.
         held_until = now + plan.duration;
         next_extension = now + period;
-        extension_failing = false;
+        extension_failure.clear();
       } else if (ec == Errc::invalid) {
-        lose("an extension was refused: " +
-             WhyLost(store, plan.key, plan.holder, plan.epoch, held_until));
+        lose_holding("an extension was refused: ");
       } else {
         next_extension = now + std::min<nanoseconds>(period, kRetryPause);
-        extension_failing = true;
-        last_failure = ec;
+        extension_failure = ec;
       }
     }
     // While extensions fail, the command is stopped in time to be gone when
     // the lease runs out, not kill_after later: SIGTERM kill_after before the
     // expiry, so that the SIGKILL that follows comes no later than it.
-    if (!outcome.lease_lost && extension_failing && store.Now() >= held_until - plan.kill_after) {
-      lose("it could not be extended (" + last_failure.message() + ") and was about to run out");
+    if (!outcome.lease_lost && extension_failure && store.Now() >= held_until - plan.kill_after) {
+      lose("it could not be extended (" + extension_failure.message() +
+           ") and was about to run out");
     }
     if (!outcome.lease_lost && store.Now() >= held_until) {
       lose("it could not be extended before it ran out");
@@ -218,8 +219,9 @@ KeeperOutcome KeepLeaseWhileRunning(ShmStore& store, const KeeperPlan& plan, pid
 
     Clock::time_point wake = Clock::time_point::max();
     if (!outcome.lease_lost) wake = std::min(next_extension, held_until);
-    if (!outcome.lease_lost && extension_failing)
+    if (!outcome.lease_lost && extension_failure) {
       wake = std::min(wake, held_until - plan.kill_after);
+    }
     if (terminating && !killed) wake = std::min(wake, kill_at);
     if (child_ended) wake = std::min(wake, store.Now() + kGroupPoll);
     pollfd fds[2] = {{signals.fd(), POLLIN, 0}, {loss_watch.fd(), POLLIN, 0}};

@@ -4,6 +4,8 @@
 
 #include <charconv>
 #include <cstdlib>
+#include <string>
+#include <utility>
 
 #include "cli_options.h"
 #include "report.h"
@@ -27,24 +29,22 @@ bool ResolveOwner(const std::string& text, std::uint32_t* uid) {
   return false;
 }
 
+// The environment variable `name` when it is set and not empty, else `fallback`.
+std::string EnvOr(const char* name, std::string fallback) {
+  const char* env = std::getenv(name);
+  return env != nullptr && *env != '\0' ? std::string(env) : std::move(fallback);
+}
+
 }  // namespace
 
 void AddGlobalOptions(CLI::App& app, GlobalOptions* options) {
   app.fallthrough();
-  if (const char* env = std::getenv("SHMLEASE_SEGMENT"); env != nullptr && *env != '\0') {
-    options->segment = env;
-  }
+  options->segment = EnvOr("SHMLEASE_SEGMENT", options->segment);
   // Defaults from the environment (run sets them for its command, so that a
   // nested `shmlease check "$SHMLEASE_LEASE"` looks where run claimed). Not
   // counted as given: dump and pinned still list every namespace and model.
-  options->ns = std::string(kSingularControllerNamespace);
-  options->model = "local";
-  if (const char* env = std::getenv("SHMLEASE_NAMESPACE"); env != nullptr && *env != '\0') {
-    options->ns = env;
-  }
-  if (const char* env = std::getenv("SHMLEASE_MODEL"); env != nullptr && *env != '\0') {
-    options->model = env;
-  }
+  options->ns = EnvOr("SHMLEASE_NAMESPACE", std::string(kSingularControllerNamespace));
+  options->model = EnvOr("SHMLEASE_MODEL", "local");
   app.add_option("--segment", options->segment,
                  "POSIX shared-memory name of the lease segment, or a file path when it "
                  "contains '/' (env SHMLEASE_SEGMENT)")
