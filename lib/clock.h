@@ -26,12 +26,15 @@ inline std::int64_t ReadClockNs(clockid_t id) noexcept {
 // refuses a clock. Made once per Table; holds no state that changes.
 class ClockReader {
  public:
+  using VdsoClockGettime = int (*)(clockid_t, timespec*);
   ClockReader() noexcept;
   std::int64_t Monotonic() const noexcept { return Read(CLOCK_MONOTONIC); }
   std::int64_t Coarse() const noexcept { return Read(CLOCK_MONOTONIC_COARSE); }
+  // The function this reader calls: the vDSO's entry, or glibc's
+  // clock_gettime when there is none. For Token::Check's inline path.
+  VdsoClockGettime Function() const noexcept { return vdso_ != nullptr ? vdso_ : &clock_gettime; }
 
  private:
-  using VdsoClockGettime = int (*)(clockid_t, timespec*);
   // Always inline: an out-of-line copy is one more call and return on every
   // Token::Check.
   [[gnu::always_inline]] std::int64_t Read(clockid_t id) const noexcept {

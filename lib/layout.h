@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "shmlease/detail/hot_line.h"
 #include "shmlease/lease.h"
 
 namespace shmlease::internal {
@@ -42,32 +43,11 @@ struct ShmName {
   std::atomic<std::uint64_t> words[kNameWords];  // W, R*
 };
 
-// Slot state bits.
-inline constexpr std::uint32_t kOccupied = 1u << 0;  // The key fields name a lease.
-inline constexpr std::uint32_t kHeld = 1u << 1;      // A holder is recorded.
-
-// The part of a slot a check reads: one cache line.
-struct alignas(64) SlotHot {
-  // Seqlock: odd while a writer changes this slot's state, epoch, pin_count,
-  // key or holder. W, read by everyone.
-  std::atomic<std::uint32_t> seq;
-  std::atomic<std::uint32_t> state;  // kOccupied | kHeld. W, R*
-  std::atomic<std::uint64_t> epoch;  // Fencing epoch of the holding. W, R*
-  // CLOCK_MONOTONIC ns. An extension stores it alone, outside the seqlock:
-  // the value only grows within one holding, so any value a reader sees
-  // belongs to the holding it read. W, R*
-  std::atomic<std::int64_t> expiry_ns;
-  std::atomic<std::uint32_t> pin_count;  // Entities in SlotCold::pins. W, R*
-  std::atomic<std::uint32_t> key_hash;   // High half of the key's hash. W, R*
-  // For keys whose home slot is this one: the largest distance from here to
-  // where such a key was ever placed. Lookups probe no further. Only grows. W, R
-  std::atomic<std::uint32_t> max_probe;
-  // Futex word (wake_word.h): bumped (after the change is visible) by every
-  // write that may end a holding of this slot; bit 0 marks that a waiter may
-  // be asleep on it. A
-  std::atomic<std::uint32_t> wake_word;
-  std::uint32_t reserved;  // Zero. (Layout 2 counted waiters here.)
-};
+// Slot state bits and the hot line: defined beside the inline check that
+// reads them (shmlease/detail/hot_line.h), so that there is one layout.
+using detail::kHeld;
+using detail::kOccupied;
+using detail::SlotHot;
 
 // The parts only a lookup, a snapshot or a writer reads.
 struct SlotCold {

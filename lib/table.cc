@@ -116,7 +116,20 @@ Table::Table(Segment& segment, std::int64_t lock_timeout_ns)
       coarse_margin_ns_(CoarseClockMarginNs()),
       mutex_kind_(RobustMutex::ExpectedKind()),
       system_category_(&std::system_category()),
-      lease_category_(&lease_category()) {}
+      lease_category_(&lease_category()) {
+  inline_check_.fake_now_ns = fake_clock_ ? &header_.fake_now_ns : nullptr;
+  inline_check_.clock_gettime = clock_.Function();
+  inline_check_.coarse_margin_ns = coarse_margin_ns_;
+  inline_check_.ok_category = system_category_;
+  inline_check_.lease_category = lease_category_;
+}
+
+void Table::Remember(TokenCache* cache, std::uint64_t index, std::uint64_t epoch, bool ours) const {
+  cache->words[0] = ours ? index : index | kCachedOtherHolder;
+  cache->words[1] = epoch;
+  cache->line = &hot_[index];
+  cache->context = &inline_check_;
+}
 
 std::error_code Table::AdvanceFakeClock(std::int64_t d) {
   if (!fake_clock_ || d <= 0) return Errc::invalid;
@@ -250,8 +263,7 @@ std::error_code Table::Check(const KeyWords& key, const NameWords& holder,
   // answers from the hot line. Another holder's holding is not ours at any
   // time; ours is for as long as it is unexpired or pinned.
   const bool ours = v.holder == holder;
-  cache->words[0] = ours ? i : i | kCachedOtherHolder;
-  cache->words[1] = v.epoch;
+  Remember(cache, i, v.epoch, ours);
   return ours && v.HeldAt(Now()) ? Ok() : NotHeldCode();
 }
 
@@ -466,16 +478,6 @@ std::error_code Table::PlaceNew(const KeyWords& key, std::int64_t now, std::uint
   return Errc::table_full;
 }
 
-namespace {
-
-void RecordHolding(TokenCache* held_at, std::uint64_t index, std::uint64_t epoch) {
-  if (held_at == nullptr) return;
-  held_at->words[0] = index;
-  held_at->words[1] = epoch;
-}
-
-}  // namespace
-
 void Table::ExtendLocked(SlotHot& h, std::int64_t expiry, std::int64_t current_expiry) {
   // One aligned store, no journal (see SlotHot::expiry_ns); never shortens.
   if (expiry > current_expiry) h.expiry_ns.store(expiry, std::memory_order_release);
@@ -545,7 +547,7 @@ std::error_code Table::Claim(const KeyWords& key, const NameWords& holder, std::
         (st & kHeld) && (h.pin_count.load(std::memory_order_relaxed) > 0 || now < current_expiry);
     if (!held || !Equals(cold_[i].holder, holder)) return Errc::invalid;
     ExtendLocked(h, expiry, current_expiry);
-    RecordHolding(held_at, i, h.epoch.load(std::memory_order_relaxed));
+    if (held_at != nullptr) Remember(held_at, i, h.epoch.load(std::memory_order_relaxed), true);
     return Ok();
   }
   SlotView v;
@@ -556,7 +558,7 @@ std::error_code Table::Claim(const KeyWords& key, const NameWords& holder, std::
     if (v.holder == holder) {
       if (mode == ClaimMode::claim_only) return Errc::held;
       ExtendLocked(hot_[i], expiry, v.expiry_ns);
-      RecordHolding(held_at, i, v.epoch);
+      if (held_at != nullptr) Remember(held_at, i, v.epoch, true);
       return Ok();
     }
     if (current != nullptr) *current = v;
@@ -594,7 +596,7 @@ std::error_code Table::Claim(const KeyWords& key, const NameWords& holder, std::
   v.expiry_ns = expiry;
   Commit(i, v, mask, home, home_max_probe, used, epoch);
   header_.stats.claims.fetch_add(1, std::memory_order_relaxed);
-  RecordHolding(held_at, i, epoch);
+  if (held_at != nullptr) Remember(held_at, i, epoch, true);
   return Ok();
 }
 

@@ -63,30 +63,12 @@ struct HeldView {
 
 enum class ClaimMode { claim_only, extend_only, claim_or_extend };
 
-// A slot's holding as its hot line shows it, read without the lock.
-struct HotHolding {
-  std::uint32_t state = 0;
-  std::uint64_t epoch = 0;
-  std::int64_t expiry_ns = 0;
-  std::uint32_t pin_count = 0;
-
-  // Still the holding a cache remembers under `cached_epoch`: epochs are
-  // unique across the table, so the same epoch, still held, is the same key,
-  // holder and holding (whether its time has run out is a separate question).
-  bool Is(std::uint64_t cached_epoch) const {
-    return epoch == cached_epoch && (state & (kOccupied | kHeld)) == (kOccupied | kHeld);
-  }
-};
-
-// A consistent read of `h` into *out (ReadSlot's seqlock protocol, hot line
-// only); false when a writer was inside the slot.
-inline bool ReadHotHolding(const SlotHot& h, HotHolding* out);
+// Defined beside the inline check (shmlease/detail/hot_line.h).
+using detail::HotHolding;
+using detail::kCachedOtherHolder;
+using detail::ReadHotHolding;
 
 inline constexpr std::uint64_t kNoSlot = ~std::uint64_t{0};
-// Set in a TokenCache's slot word when the holding it names is another
-// holder's (slot indexes stay below 2^26).
-inline constexpr std::uint64_t kCachedOtherHolder = std::uint64_t{1} << 63;
-
 class Table {
  public:
   Table(Segment& segment, std::int64_t lock_timeout_ns);
@@ -199,6 +181,10 @@ class Table {
  private:
   class WriteLock;
 
+  // Records in *cache the holding of `epoch` in slot `index` (ours: the
+  // cache's holder's), and arms Token::Check's inline path for it.
+  void Remember(TokenCache* cache, std::uint64_t index, std::uint64_t epoch, bool ours) const;
+
   std::uint64_t Home(std::uint64_t hash) const {
     return static_cast<std::uint64_t>((static_cast<Uint128>(hash) * slots_) >> 64);
   }
@@ -254,6 +240,8 @@ class Table {
   // mutex against it.
   int mutex_kind_;
   ClockReader clock_;
+  // Lent to every TokenCache this table arms (Remember): Token::Check's inline path.
+  detail::InlineCheckContext inline_check_;
   const std::error_category* system_category_;
   const std::error_category* lease_category_;
 };
@@ -268,17 +256,6 @@ inline std::int64_t Table::FastNow(std::int64_t expiry_ns) const {
   // Added on the clock's side: expiry_ns is segment data and may be anything.
   if (coarse + coarse_margin_ns_ < expiry_ns) return coarse;
   return clock_.Monotonic();
-}
-
-inline bool ReadHotHolding(const SlotHot& h, HotHolding* out) {
-  // The seqlock read protocol of ReadSlot (see there), on the hot line only.
-  const std::uint32_t s1 = h.seq.load(std::memory_order_acquire);
-  out->state = h.state.load(std::memory_order_relaxed);
-  out->epoch = h.epoch.load(std::memory_order_relaxed);
-  out->expiry_ns = h.expiry_ns.load(std::memory_order_relaxed);
-  out->pin_count = h.pin_count.load(std::memory_order_relaxed);
-  std::atomic_thread_fence(std::memory_order_acquire);
-  return !(s1 & 1) && h.seq.load(std::memory_order_relaxed) == s1;
 }
 
 inline void Table::PrefetchNames(std::uint64_t i) const {

@@ -14,6 +14,7 @@
 #include <system_error>
 #include <vector>
 
+#include "shmlease/detail/hot_line.h"
 #include "shmlease/lease.h"
 
 namespace shmlease {
@@ -27,6 +28,13 @@ using PinMap = std::map<Key, std::vector<std::string>>;
 // means "nothing known".
 struct TokenCache {
   std::uint64_t words[2] = {~std::uint64_t{0}, 0};
+  // Set by a ShmStore whenever it sets `words`: the slot they name and the
+  // table's context, so that Token::Check can answer inline
+  // (detail/hot_line.h). Null otherwise. A Store that hands its cache on to
+  // a ShmStore hands on this path too: Token::Check then answers from the
+  // ShmStore's slot without calling the outer store.
+  const detail::SlotHot* line = nullptr;
+  const detail::InlineCheckContext* context = nullptr;
 };
 
 // A Store is safe for concurrent use by many threads, and ShmStore by many
