@@ -64,17 +64,21 @@ struct HotHolding {
   }
 };
 
-// A consistent read of `h` into *out (the seqlock protocol of the library's
-// full slot read, on the hot line only); false when a writer was inside the
-// slot. The segment is another process's data: every value read may be
-// anything, and is only ever compared.
+// A consistent read of `h` into *out, on the hot line only; false when a
+// writer was inside the slot. The writer makes the counter odd, issues a
+// release fence, writes, and makes the counter even with a release store.
+// Reading the fields with acquire loads keeps the re-read of the counter
+// after them, as the library's own readers do with an acquire fence; on x86
+// both are plain loads, and this form is also one ThreadSanitizer
+// understands (it does not model fences, and this header is compiled into
+// users' code). The segment is another process's data: every value read may
+// be anything, and is only ever compared.
 inline bool ReadHotHolding(const SlotHot& h, HotHolding* out) {
   const std::uint32_t s1 = h.seq.load(std::memory_order_acquire);
-  out->state = h.state.load(std::memory_order_relaxed);
-  out->epoch = h.epoch.load(std::memory_order_relaxed);
-  out->expiry_ns = h.expiry_ns.load(std::memory_order_relaxed);
-  out->pin_count = h.pin_count.load(std::memory_order_relaxed);
-  std::atomic_thread_fence(std::memory_order_acquire);
+  out->state = h.state.load(std::memory_order_acquire);
+  out->epoch = h.epoch.load(std::memory_order_acquire);
+  out->expiry_ns = h.expiry_ns.load(std::memory_order_acquire);
+  out->pin_count = h.pin_count.load(std::memory_order_acquire);
   return !(s1 & 1) && h.seq.load(std::memory_order_relaxed) == s1;
 }
 
