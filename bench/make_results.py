@@ -397,9 +397,10 @@ def main():
                   f"(`{pair}`, medians over repetitions of each round's p50): the read as the "
                   f"library makes it, calling the vDSO directly, took {fmt_ns(vdso)} "
                   f"({fmt_ns(glibc)} through glibc); the check took {fmt_ns(pchk)}, of which "
-                  f"{fmt_ns(beyond)} beyond the clock read (the virtual call, the token's and "
-                  "the slot's loads, the comparisons). The clock read is the machine's: what "
-                  "is left for the check itself is the target minus that read.")
+                  f"{fmt_ns(beyond)} beyond the clock read (the check is inline in the "
+                  "caller: the token's and the slot's loads, which overlap the clock call, and "
+                  "the comparisons). The clock read is the machine's: what is left for the "
+                  "check itself is the target minus that read.")
     md.append("\nWhy each missed target is missed, and what was changed, is in *Analysis* below.\n")
 
     md.append("## Method\n")
