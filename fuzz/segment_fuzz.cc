@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -49,7 +50,8 @@ bool WriteAll(const std::string& path, const std::uint8_t* data, std::size_t siz
   return size == 0;
 }
 
-void Exercise(shmlease::ShmStore& store, bool writable) {
+void Exercise(const std::shared_ptr<shmlease::ShmStore>& store_ptr, bool writable) {
+  shmlease::ShmStore& store = *store_ptr;
   std::vector<shmlease::LeaseEntry> entries;
   (void)store.Snapshot(&entries);
   shmlease::LeaseMap leases;
@@ -65,6 +67,10 @@ void Exercise(shmlease::ShmStore& store, bool writable) {
   shmlease::TokenCache cache;
   (void)store.CheckLease(key, "holder", &cache);
   (void)store.CheckLease(key, "holder", &cache);
+  // A Token takes the inline path (shmlease/detail/hot_line.h) once armed.
+  const shmlease::Token token(store_ptr, key, "holder");
+  (void)token.Check();
+  (void)token.Check();
   // Every key the snapshot named, looked up again by key.
   for (const auto& e : entries) {
     const shmlease::Key k[] = {e.key};
@@ -99,7 +105,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::string detail;
     auto store = read_only ? shmlease::ShmStore::Open(options, ec, &detail)
                            : shmlease::ShmStore::OpenOrCreate(options, ec, &detail);
-    if (store) Exercise(*store, !read_only);
+    if (store) Exercise(store, !read_only);
   }
   unlink(path.c_str());
   return 0;

@@ -33,6 +33,8 @@ inline constexpr std::uint64_t kMagic = 0x455341454C4D4853ULL;  // "SHMLEASE", l
 //    waiters.
 // 2: keys placed by the pairwise multiply hash (HashKey); 1 used a serial chain.
 inline constexpr std::uint32_t kLayoutVersion = 3;
+static_assert(kLayoutVersion == detail::kHotLineLayout,
+              "the inline check's header must describe this layout");
 inline constexpr std::size_t kHeaderBytes = 4096;
 inline constexpr std::size_t kNameWords = kMaxNameLength / 8;
 inline constexpr std::size_t kMaxCapacity = std::size_t{1} << 26;  // 64M leases.

@@ -193,7 +193,11 @@ std::shared_ptr<ShmStore> OpenStore(
 
 }  // namespace
 
-ShmStore::ShmStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ShmStore::ShmStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {
+  // The caches this store arms say so: a Token answers inline only from a
+  // cache armed by the very store it holds (token.h).
+  impl_->table.SetOwner(this);
+}
 ShmStore::~ShmStore() = default;
 
 std::shared_ptr<ShmStore> ShmStore::OpenOrCreate(const ShmStoreOptions& options,

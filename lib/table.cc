@@ -117,6 +117,7 @@ Table::Table(Segment& segment, std::int64_t lock_timeout_ns)
       mutex_kind_(RobustMutex::ExpectedKind()),
       system_category_(&std::system_category()),
       lease_category_(&lease_category()) {
+  inline_check_.layout = kLayoutVersion;
   inline_check_.fake_now_ns = fake_clock_ ? &header_.fake_now_ns : nullptr;
   inline_check_.clock_gettime = clock_.Function();
   inline_check_.coarse_margin_ns = coarse_margin_ns_;
@@ -129,6 +130,7 @@ void Table::Remember(TokenCache* cache, std::uint64_t index, std::uint64_t epoch
   cache->words[1] = epoch;
   cache->line = &hot_[index];
   cache->context = &inline_check_;
+  cache->armed_by = owner_;
 }
 
 std::error_code Table::AdvanceFakeClock(std::int64_t d) {

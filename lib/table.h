@@ -175,6 +175,9 @@ class Table {
   // Appends a line per broken invariant.
   void Fsck(std::vector<std::string>* problems) const;
 
+  // The Store whose caches this table arms (TokenCache::armed_by).
+  void SetOwner(const shmlease::Store* owner) { owner_ = owner; }
+
   std::uint64_t slot_count() const { return slots_; }
   const Segment& segment() const { return segment_; }
 
@@ -242,6 +245,7 @@ class Table {
   ClockReader clock_;
   // Lent to every TokenCache this table arms (Remember): Token::Check's inline path.
   detail::InlineCheckContext inline_check_;
+  const shmlease::Store* owner_ = nullptr;
   const std::error_category* system_category_;
   const std::error_category* lease_category_;
 };

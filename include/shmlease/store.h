@@ -19,22 +19,26 @@
 
 namespace shmlease {
 
+class Store;
+
 using LeaseMap = std::map<Key, Info>;
 using PinMap = std::map<Key, std::vector<std::string>>;
 
 // Opaque per-token memory a Store may use to answer CheckLease and
 // ClaimOrExtendCached quickly (for ShmStore: which slot holds the lease and
 // which holding it saw). A default-constructed cache is always valid and
-// means "nothing known".
+// means "nothing known". A Store of your own that uses it writes whole
+// caches (`*cache = TokenCache{}`, then `words`), never `words` alone.
 struct TokenCache {
   std::uint64_t words[2] = {~std::uint64_t{0}, 0};
-  // Set by a ShmStore whenever it sets `words`: the slot they name and the
-  // table's context, so that Token::Check can answer inline
-  // (detail/hot_line.h). Null otherwise. A Store that hands its cache on to
-  // a ShmStore hands on this path too: Token::Check then answers from the
-  // ShmStore's slot without calling the outer store.
+  // Set by a ShmStore whenever it sets `words`: the slot they name, the
+  // table's context, and the ShmStore itself. Token::Check answers inline
+  // (detail/hot_line.h) only when `armed_by` is the store the token holds,
+  // which keeps `line` and `context` alive; a Store that wraps a ShmStore
+  // and passes the cache on is therefore always called. Null otherwise.
   const detail::SlotHot* line = nullptr;
   const detail::InlineCheckContext* context = nullptr;
+  const Store* armed_by = nullptr;
 };
 
 // A Store is safe for concurrent use by many threads, and ShmStore by many

@@ -27,9 +27,10 @@ class Token {
   // Success when the holder holds the lease at the time of the call (held and
   // unexpired, or pinned); Errc::not_held otherwise.
   std::error_code Check() const {
-    // Inline when a ShmStore armed the cache: a call into the library costs
-    // as much as the check (detail/hot_line.h).
-    if (cache_.line != nullptr) {
+    // Inline when this token's own store, a ShmStore, armed the cache: a
+    // call into the library costs as much as the check (detail/hot_line.h).
+    // A cache armed through a wrapping store is not ours to read.
+    if (cache_.line != nullptr && cache_.armed_by == store_.get()) {
       switch (
           detail::CheckInline(*cache_.line, cache_.words[0], cache_.words[1], *cache_.context)) {
         case detail::InlineAnswer::kHeld:

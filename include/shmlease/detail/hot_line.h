@@ -7,18 +7,27 @@
 // It holds the layout of the part of a lease slot that a check reads (the
 // segment format, lib/layout.h, is built on it, so there is one definition),
 // the seqlock read of it, and the check. A ShmStore arms a TokenCache with a
-// pointer to the slot and to an InlineCheckContext; both live as long as the
-// store, which every Token keeps alive.
+// pointer to the slot and to an InlineCheckContext, both of which live as
+// long as that ShmStore; a Token reads them only when the store it holds (and
+// keeps alive) is the one that armed its cache.
 #ifndef SHMLEASE_DETAIL_HOT_LINE_H_
 #define SHMLEASE_DETAIL_HOT_LINE_H_
 
 #include <time.h>
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <system_error>
 
 namespace shmlease::detail {
+
+// The segment layout this header describes: lib/layout.h's kLayoutVersion,
+// which the library asserts equal. The library writes its own into every
+// InlineCheckContext, and the inline check (compiled into the user's binary,
+// possibly against other headers than the library's) reads a slot only when
+// the two agree.
+inline constexpr std::uint32_t kHotLineLayout = 3;
 
 // Slot state bits.
 inline constexpr std::uint32_t kOccupied = 1u << 0;  // The key fields name a lease.
@@ -48,6 +57,10 @@ struct alignas(64) SlotHot {
   std::atomic<std::uint32_t> wake_word;
   std::uint32_t reserved;  // Zero. (Layout 2 counted waiters here.)
 };
+// What the inline check reads, where it reads it; a change is a new layout.
+static_assert(offsetof(SlotHot, seq) == 0 && offsetof(SlotHot, state) == 4 &&
+              offsetof(SlotHot, epoch) == 8 && offsetof(SlotHot, expiry_ns) == 16 &&
+              offsetof(SlotHot, pin_count) == 24 && sizeof(SlotHot) == 64);
 
 // A slot's holding as its hot line shows it, read without the lock.
 struct HotHolding {
@@ -88,11 +101,13 @@ inline constexpr std::uint64_t kCachedOtherHolder = std::uint64_t{1} << 63;
 
 // What a ShmStore lends the inline check; fixed for as long as the store lives.
 struct InlineCheckContext {
+  // kHotLineLayout as the library was built. First, and stays first.
+  std::uint32_t layout = 0;
   // A table on a fake clock (tests): the segment's time, read instead of any
   // clock. Null on a real clock.
   const std::atomic<std::int64_t>* fake_now_ns = nullptr;
-  // The vDSO's clock_gettime when the library found it, else glibc's: the
-  // wrapper costs a third of a check (lib/clock.h).
+  // The vDSO's clock_gettime when the library found it (glibc's wrapper
+  // costs a third of a check, lib/clock.h), else glibc's.
   int (*clock_gettime)(clockid_t, timespec*) = nullptr;
   // How far the coarse clock may lag the precise one (lib/clock.h): within
   // this of the expiry only the precise clock can tell.
@@ -121,6 +136,7 @@ enum class InlineAnswer { kUnknown, kHeld, kNotHeld };
 // clock failed), and then the library answers.
 inline InlineAnswer CheckInline(const SlotHot& line, std::uint64_t slot_word, std::uint64_t epoch,
                                 const InlineCheckContext& context) {
+  if (context.layout != kHotLineLayout) return InlineAnswer::kUnknown;
   HotHolding seen;
   if (!ReadHotHolding(line, &seen) || !seen.Is(epoch)) return InlineAnswer::kUnknown;
   // Another holder's holding is not ours at any time: no clock needed.
