@@ -26,7 +26,9 @@ class Token {
 
   // Success when the holder holds the lease at the time of the call (held and
   // unexpired, or pinned); Errc::not_held otherwise.
-  std::error_code Check() const {
+  // Always inlined: as an out-of-line function GCC's heuristics pick when it
+  // grows, the call costs 2-3 ns of a 6-10 ns check.
+  [[gnu::always_inline]] std::error_code Check() const {
     // Inline when this token's own store, a ShmStore, armed the cache: a
     // call into the library costs as much as the check (detail/hot_line.h).
     // A cache armed through a wrapping store is not ours to read.

@@ -86,7 +86,7 @@ struct HotHolding {
 // understands (it does not model fences, and this header is compiled into
 // users' code). The segment is another process's data: every value read may
 // be anything, and is only ever compared.
-inline bool ReadHotHolding(const SlotHot& h, HotHolding* out) {
+[[gnu::always_inline]] inline bool ReadHotHolding(const SlotHot& h, HotHolding* out) {
   const std::uint32_t s1 = h.seq.load(std::memory_order_acquire);
   out->state = h.state.load(std::memory_order_acquire);
   out->epoch = h.epoch.load(std::memory_order_acquire);
@@ -134,8 +134,9 @@ enum class InlineAnswer { kUnknown, kHeld, kNotHeld };
 // cache's holder, or not (run out, or someone else's); kUnknown when the
 // inline path cannot tell (the slot moved on, a writer was inside it, the
 // clock failed), and then the library answers.
-inline InlineAnswer CheckInline(const SlotHot& line, std::uint64_t slot_word, std::uint64_t epoch,
-                                const InlineCheckContext& context) {
+[[gnu::always_inline]] inline InlineAnswer CheckInline(const SlotHot& line, std::uint64_t slot_word,
+                                                       std::uint64_t epoch,
+                                                       const InlineCheckContext& context) {
   if (context.layout != kHotLineLayout) return InlineAnswer::kUnknown;
   HotHolding seen;
   if (!ReadHotHolding(line, &seen) || !seen.Is(epoch)) return InlineAnswer::kUnknown;
