@@ -117,7 +117,6 @@ Table::Table(Segment& segment, std::int64_t lock_timeout_ns)
       mutex_kind_(RobustMutex::ExpectedKind()),
       system_category_(&std::system_category()),
       lease_category_(&lease_category()) {
-  inline_check_.layout = kLayoutVersion;
   inline_check_.fake_now_ns = fake_clock_ ? &header_.fake_now_ns : nullptr;
   inline_check_.clock_gettime = clock_.Function();
   inline_check_.coarse_margin_ns = coarse_margin_ns_;
@@ -128,9 +127,12 @@ Table::Table(Segment& segment, std::int64_t lock_timeout_ns)
 void Table::Remember(TokenCache* cache, std::uint64_t index, std::uint64_t epoch, bool ours) const {
   cache->words[0] = ours ? index : index | kCachedOtherHolder;
   cache->words[1] = epoch;
-  cache->line = &hot_[index];
-  cache->context = &inline_check_;
-  cache->armed_by = owner_;
+  // Armed only for the token whose own store this table's is, and whose
+  // code reads the slot as this library lays it out.
+  const bool arm =
+      cache->asked_by == owner_ && owner_ != nullptr && cache->layout == kLayoutVersion;
+  cache->line = arm ? &hot_[index] : nullptr;
+  cache->context = arm ? &inline_check_ : nullptr;
 }
 
 std::error_code Table::AdvanceFakeClock(std::int64_t d) {

@@ -175,7 +175,7 @@ class Table {
   // Appends a line per broken invariant.
   void Fsck(std::vector<std::string>* problems) const;
 
-  // The Store whose caches this table arms (TokenCache::armed_by).
+  // The Store whose tokens' caches this table arms (TokenCache::asked_by).
   void SetOwner(const shmlease::Store* owner) { owner_ = owner; }
 
   std::uint64_t slot_count() const { return slots_; }

@@ -91,14 +91,11 @@ class SeenHolding : public Holding {
   const TokenCache& cache() const { return cache_; }
 };
 
-// The cache names `store` as the one that armed it, with a usable slot and context.
+// `store` armed the cache: it was asked, and lent its slot and context.
 ::testing::AssertionResult ArmedBy(const TokenCache& cache, const Store* store) {
-  if (cache.armed_by != store) return ::testing::AssertionFailure() << "armed by another store";
+  if (cache.asked_by != store) return ::testing::AssertionFailure() << "another store was asked";
   if (cache.line == nullptr || cache.context == nullptr) {
     return ::testing::AssertionFailure() << "no slot or context";
-  }
-  if (cache.context->layout != detail::kHotLineLayout) {
-    return ::testing::AssertionFailure() << "layout " << cache.context->layout;
   }
   return ::testing::AssertionSuccess();
 }
@@ -129,6 +126,44 @@ TEST(InlineCheck, AShmStoreArmsItsOwnTokensChecksAndHoldingsClaims) {
   ASSERT_FALSE(holding.Claim(1h));
   EXPECT_TRUE(ArmedBy(holding.cache(), store.get())) << "the claim did not arm the check";
   EXPECT_FALSE(holding.Check());
+}
+
+TEST(InlineCheck, OnlyACacheAskingThisStoreInItsOwnLayoutIsArmed) {
+  ScopedSegmentName seg;
+  auto store = MustOpen(TestOptions(seg.name(), /*fake_clock=*/false));
+  ASSERT_TRUE(store);
+  ASSERT_FALSE(store->ClaimLease(kKey, Request{"me", 1h}));
+  TokenCache asked;
+  asked.asked_by = store.get();
+  ASSERT_FALSE(store->CheckLease(kKey, "me", &asked));
+  EXPECT_TRUE(ArmedBy(asked, store.get()));
+  TokenCache
+      unasked;  // A caller that is not a Token of this store (a Claimer's memory, a wrapper).
+  ASSERT_FALSE(store->CheckLease(kKey, "me", &unasked));
+  EXPECT_EQ(unasked.line, nullptr);
+  TokenCache other_layout;  // Code compiled against another version's headers.
+  other_layout.asked_by = store.get();
+  other_layout.layout = detail::kHotLineLayout + 1;
+  ASSERT_FALSE(store->CheckLease(kKey, "me", &other_layout));
+  EXPECT_EQ(other_layout.line, nullptr);
+  EXPECT_EQ(other_layout.words[1], asked.words[1]) << "the slow path's memory still works";
+}
+
+TEST(InlineCheck, AMovedFromTokenKeepsNoSlot) {
+  ScopedSegmentName seg;
+  auto store = MustOpen(TestOptions(seg.name(), /*fake_clock=*/false));
+  ASSERT_TRUE(store);
+  ASSERT_FALSE(store->ClaimLease(kKey, Request{"me", 1h}));
+  SeenToken first(store, kKey, "me");
+  ASSERT_FALSE(first.Check());
+  SeenToken second(std::move(first));
+  EXPECT_TRUE(ArmedBy(second.cache(), store.get()));
+  EXPECT_FALSE(second.Check());
+  EXPECT_EQ(first.cache().line, nullptr);  // NOLINT(bugprone-use-after-move): the point.
+  SeenToken third(store, kKey, "me");
+  third = std::move(second);
+  EXPECT_FALSE(third.Check());
+  EXPECT_EQ(second.cache().line, nullptr);  // NOLINT(bugprone-use-after-move)
 }
 
 TEST(InlineCheck, AWrappingStoreIsCalledForEveryCheck) {

@@ -34,6 +34,7 @@ class Holding : public Token {
   // holds it. Errc::claim_denied when another holder has it; the errors of
   // Claimer::Claim otherwise.
   std::error_code Claim(std::chrono::nanoseconds duration, std::stop_token stop = {}) {
+    cache_.asked_by = store_.get();
     return store_->ClaimOrExtendCached(key_, holder_, duration, &cache_, std::move(stop));
   }
 };

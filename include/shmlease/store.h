@@ -31,14 +31,19 @@ using PinMap = std::map<Key, std::vector<std::string>>;
 // caches (`*cache = TokenCache{}`, then `words`), never `words` alone.
 struct TokenCache {
   std::uint64_t words[2] = {~std::uint64_t{0}, 0};
-  // Set by a ShmStore whenever it sets `words`: the slot they name, the
-  // table's context, and the ShmStore itself. Token::Check answers inline
-  // (detail/hot_line.h) only when `armed_by` is the store the token holds,
-  // which keeps `line` and `context` alive; a Store that wraps a ShmStore
-  // and passes the cache on is therefore always called. Null otherwise.
+  // Set by a ShmStore whenever it sets `words`, when it may: the slot they
+  // name and the table's context, so that Token::Check can answer inline
+  // (detail/hot_line.h). Null otherwise.
   const detail::SlotHot* line = nullptr;
   const detail::InlineCheckContext* context = nullptr;
-  const Store* armed_by = nullptr;
+  // Set by a Token to the store it calls, before each call with this cache.
+  // A ShmStore arms the cache (sets `line` and `context`) only when it is
+  // that store, which the token keeps alive; a Store that wraps a ShmStore
+  // and passes the cache on is therefore called for every check.
+  const Store* asked_by = nullptr;
+  // The slot layout the code that made this cache was compiled against; a
+  // ShmStore arms only a cache of its own layout.
+  std::uint32_t layout = detail::kHotLineLayout;
 };
 
 // A Store is safe for concurrent use by many threads, and ShmStore by many

@@ -8,8 +8,8 @@
 // segment format, lib/layout.h, is built on it, so there is one definition),
 // the seqlock read of it, and the check. A ShmStore arms a TokenCache with a
 // pointer to the slot and to an InlineCheckContext, both of which live as
-// long as that ShmStore; a Token reads them only when the store it holds (and
-// keeps alive) is the one that armed its cache.
+// long as that ShmStore, and it does so only for a Token that holds (and so
+// keeps alive) that very store.
 #ifndef SHMLEASE_DETAIL_HOT_LINE_H_
 #define SHMLEASE_DETAIL_HOT_LINE_H_
 
@@ -23,10 +23,11 @@
 namespace shmlease::detail {
 
 // The segment layout this header describes: lib/layout.h's kLayoutVersion,
-// which the library asserts equal. The library writes its own into every
-// InlineCheckContext, and the inline check (compiled into the user's binary,
-// possibly against other headers than the library's) reads a slot only when
-// the two agree.
+// which the library asserts equal. A TokenCache records the one its maker
+// was compiled against, and the library arms only a cache of its own: the
+// inline check is compiled into the user's binary, perhaps against other
+// headers than the library's. Any change to SlotHot, InlineCheckContext or
+// TokenCache is a new layout.
 inline constexpr std::uint32_t kHotLineLayout = 3;
 
 // Slot state bits.
@@ -101,8 +102,6 @@ inline constexpr std::uint64_t kCachedOtherHolder = std::uint64_t{1} << 63;
 
 // What a ShmStore lends the inline check; fixed for as long as the store lives.
 struct InlineCheckContext {
-  // kHotLineLayout as the library was built. First, and stays first.
-  std::uint32_t layout = 0;
   // A table on a fake clock (tests): the segment's time, read instead of any
   // clock. Null on a real clock.
   const std::atomic<std::int64_t>* fake_now_ns = nullptr;
@@ -137,7 +136,6 @@ enum class InlineAnswer { kUnknown, kHeld, kNotHeld };
 [[gnu::always_inline]] inline InlineAnswer CheckInline(const SlotHot& line, std::uint64_t slot_word,
                                                        std::uint64_t epoch,
                                                        const InlineCheckContext& context) {
-  if (context.layout != kHotLineLayout) return InlineAnswer::kUnknown;
   HotHolding seen;
   if (!ReadHotHolding(line, &seen) || !seen.Is(epoch)) return InlineAnswer::kUnknown;
   // Another holder's holding is not ours at any time: no clock needed.
