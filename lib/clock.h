@@ -29,14 +29,14 @@ class ClockReader {
   using VdsoClockGettime = int (*)(clockid_t, timespec*);
   ClockReader() noexcept;
   std::int64_t Monotonic() const noexcept { return Read(CLOCK_MONOTONIC); }
-  std::int64_t Coarse() const noexcept { return Read(CLOCK_MONOTONIC_COARSE); }
   // The function this reader calls: the vDSO's entry, or glibc's
-  // clock_gettime when there is none. For Token::Check's inline path.
+  // clock_gettime when there is none. Token::Check's inline path
+  // (detail::CheckInline) reads the coarse clock through it.
   VdsoClockGettime Function() const noexcept { return vdso_ != nullptr ? vdso_ : &clock_gettime; }
 
  private:
   // Always inline: an out-of-line copy is one more call and return on every
-  // Token::Check.
+  // write, which reads the clock under the lock.
   [[gnu::always_inline]] std::int64_t Read(clockid_t id) const noexcept {
     timespec ts;
     if (vdso_ == nullptr || vdso_(id, &ts) != 0) clock_gettime(id, &ts);

@@ -113,13 +113,12 @@ Table::Table(Segment& segment, std::int64_t lock_timeout_ns)
       capacity_(segment.geometry().capacity),
       fake_clock_(segment.geometry().fake_clock),
       lock_timeout_ns_(lock_timeout_ns),
-      coarse_margin_ns_(CoarseClockMarginNs()),
       mutex_kind_(RobustMutex::ExpectedKind()),
       system_category_(&std::system_category()),
       lease_category_(&lease_category()) {
   inline_check_.fake_now_ns = fake_clock_ ? &header_.fake_now_ns : nullptr;
   inline_check_.clock_gettime = clock_.Function();
-  inline_check_.coarse_margin_ns = coarse_margin_ns_;
+  inline_check_.coarse_margin_ns = CoarseClockMarginNs();
   inline_check_.ok_category = system_category_;
   inline_check_.lease_category = lease_category_;
 }

@@ -132,10 +132,10 @@ class Table {
   std::error_code Check(const KeyWords& key, const NameWords& holder, TokenCache* cache) const;
   // Check's fast path, which needs no key: answers from the slot and holding
   // that `cache` names, or kUnknown when it cannot (empty cache, or the slot
-  // moved on); then the caller encodes the key and calls Check. Inline, and
-  // free of calls other than the clock read: it is the whole cost of
-  // Token::Check on a held lease.
-  enum class CachedAnswer { kUnknown, kHeld, kNotHeld };
+  // moved on); then the caller encodes the key and calls Check. The same
+  // answer Token::Check makes inline (detail::CheckInline), for a cache that
+  // was not armed for it (another caller, a wrapper).
+  using CachedAnswer = detail::InlineAnswer;
   CachedAnswer CheckCached(const TokenCache& cache) const;
   // Success (for a check: held) and Errc::not_held, made without a call:
   // std::error_code{} calls std::system_category() through the PLT on every
@@ -209,7 +209,6 @@ class Table {
                                       HeldView* out, HeldRead* r) const;
   // Asks for the names of slot i, if occupied, ahead of ForEachHeld reading them.
   void PrefetchNames(std::uint64_t i) const;
-  std::int64_t FastNow(std::int64_t expiry_ns) const;
 
   // Writer helpers (lock held).
   // Extends a holding judged held: the later of the two expiries, counted.
@@ -237,8 +236,6 @@ class Table {
   std::uint64_t capacity_;
   bool fake_clock_;
   std::int64_t lock_timeout_ns_;
-  // CoarseClockMarginNs(), copied here so the check's fast path makes no call for it.
-  std::int64_t coarse_margin_ns_;
   // RobustMutex::ExpectedKind(), asked once: every lock checks the segment's
   // mutex against it.
   int mutex_kind_;
@@ -252,14 +249,6 @@ class Table {
 
 inline std::int64_t Table::Now() const {
   return fake_clock_ ? header_.fake_now_ns.load(std::memory_order_acquire) : clock_.Monotonic();
-}
-
-inline std::int64_t Table::FastNow(std::int64_t expiry_ns) const {
-  if (fake_clock_) return header_.fake_now_ns.load(std::memory_order_acquire);
-  std::int64_t coarse = clock_.Coarse();
-  // Added on the clock's side: expiry_ns is segment data and may be anything.
-  if (coarse + coarse_margin_ns_ < expiry_ns) return coarse;
-  return clock_.Monotonic();
 }
 
 inline void Table::PrefetchNames(std::uint64_t i) const {
@@ -292,18 +281,11 @@ std::error_code Table::ForEachHeld(std::int64_t now, const NameWords* ns_model, 
 }
 
 inline Table::CachedAnswer Table::CheckCached(const TokenCache& cache) const {
-  // The slot and holding this token saw last time. Epochs are unique across
-  // the table, so an equal epoch proves it is still the same key, holder and
-  // holding; any other answer goes the slow way.
+  // The slot and holding this token saw last time: the index is the
+  // caller's memory, checked before use.
   const std::uint64_t cached_index = cache.words[0] & ~kCachedOtherHolder;
   if (cached_index >= slots_) return CachedAnswer::kUnknown;
-  HotHolding seen;
-  if (!ReadHotHolding(hot_[cached_index], &seen) || !seen.Is(cache.words[1])) {
-    return CachedAnswer::kUnknown;
-  }
-  if (cache.words[0] & kCachedOtherHolder) return CachedAnswer::kNotHeld;  // No clock needed.
-  return seen.pin_count > 0 || FastNow(seen.expiry_ns) < seen.expiry_ns ? CachedAnswer::kHeld
-                                                                        : CachedAnswer::kNotHeld;
+  return detail::CheckInline(hot_[cached_index], cache.words[0], cache.words[1], inline_check_);
 }
 
 }  // namespace shmlease::internal
