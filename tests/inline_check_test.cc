@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "../lib/layout.h"
+#include "forwarding_store.h"
 #include "shmlease/shmlease.h"
 #include "test_util.h"
 
@@ -32,51 +33,23 @@ using testing::TestOptions;
 
 const Key kKey{"ns", "model", "lease"};
 
-// A Store that passes everything a Token and a Holding use on to a ShmStore,
-// cache included, counting the checks that reach it. The ShmStore can be
-// swapped for another (a reopen, a failover), and the old one dropped.
-class WrappingStore final : public Store {
+// A Store that passes on, besides the eight, what a Token and a Holding use,
+// cache included, and counts the checks that reach it.
+class WrappingStore final : public testing::ForwardingStore {
  public:
-  explicit WrappingStore(std::shared_ptr<ShmStore> s) : s_(std::move(s)) {}
-  void Swap(std::shared_ptr<ShmStore> s) { s_ = std::move(s); }
-  std::error_code ClaimLease(const Key& k, const Request& r, std::stop_token st) override {
-    return s_->ClaimLease(k, r, st);
-  }
-  std::error_code ExtendLease(const Key& k, const Request& r, std::stop_token st) override {
-    return s_->ExtendLease(k, r, st);
-  }
-  std::error_code RevokeLease(const Key& k, std::string_view h, std::stop_token st) override {
-    return s_->RevokeLease(k, h, st);
-  }
-  std::error_code Leases(LeaseMap* out, std::span<const Key> keys) const override {
-    return s_->Leases(out, keys);
-  }
-  std::error_code LeaseGroup(std::string_view ns, std::string_view model,
-                             LeaseMap* out) const override {
-    return s_->LeaseGroup(ns, model, out);
-  }
-  std::error_code PinLease(const Key& k, std::string_view e, std::stop_token st) override {
-    return s_->PinLease(k, e, st);
-  }
-  std::error_code UnpinLease(const Key& k, std::string_view e, std::stop_token st) override {
-    return s_->UnpinLease(k, e, st);
-  }
-  std::error_code Pinned(PinMap* out) const override { return s_->Pinned(out); }
+  using ForwardingStore::ForwardingStore;
   std::error_code ClaimOrExtendCached(const KeyView& key, std::string_view holder,
                                       std::chrono::nanoseconds duration, TokenCache* cache,
                                       std::stop_token stop) override {
-    return s_->ClaimOrExtendCached(key, holder, duration, cache, stop);
+    return shm().ClaimOrExtendCached(key, holder, duration, cache, stop);
   }
   std::error_code CheckLease(const Key& key, std::string_view holder,
                              TokenCache* cache) const override {
     checks.fetch_add(1, std::memory_order_relaxed);
-    return s_->CheckLease(key, holder, cache);
+    return shm().CheckLease(key, holder, cache);
   }
 
   mutable std::atomic<int> checks{0};
-
- private:
-  std::shared_ptr<ShmStore> s_;
 };
 
 // A Token and a Holding whose cache a test may look at.

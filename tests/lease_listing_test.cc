@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "../lib/name_order.h"
+#include "forwarding_store.h"
 #include "shmlease/shmlease.h"
 #include "test_util.h"
 
@@ -33,39 +34,9 @@ using testing::TestOptions;
 
 using Holders = std::map<std::string, std::string>;
 
-// A Store that answers Juju's eight through a ShmStore and leaves everything
-// else to Store's defaults: Reader::Leases then goes through the default
-// LeaseHolders (built on LeaseGroup).
-class EightOnlyStore final : public Store {
- public:
-  explicit EightOnlyStore(std::shared_ptr<ShmStore> s) : s_(std::move(s)) {}
-  std::error_code ClaimLease(const Key& k, const Request& r, std::stop_token st) override {
-    return s_->ClaimLease(k, r, st);
-  }
-  std::error_code ExtendLease(const Key& k, const Request& r, std::stop_token st) override {
-    return s_->ExtendLease(k, r, st);
-  }
-  std::error_code RevokeLease(const Key& k, std::string_view h, std::stop_token st) override {
-    return s_->RevokeLease(k, h, st);
-  }
-  std::error_code Leases(LeaseMap* out, std::span<const Key> keys) const override {
-    return s_->Leases(out, keys);
-  }
-  std::error_code LeaseGroup(std::string_view ns, std::string_view model,
-                             LeaseMap* out) const override {
-    return s_->LeaseGroup(ns, model, out);
-  }
-  std::error_code PinLease(const Key& k, std::string_view e, std::stop_token st) override {
-    return s_->PinLease(k, e, st);
-  }
-  std::error_code UnpinLease(const Key& k, std::string_view e, std::stop_token st) override {
-    return s_->UnpinLease(k, e, st);
-  }
-  std::error_code Pinned(PinMap* out) const override { return s_->Pinned(out); }
-
- private:
-  std::shared_ptr<ShmStore> s_;
-};
+// Juju's eight through a ShmStore, everything else by Store's defaults:
+// Reader::Leases then goes through the default LeaseHolders (built on LeaseGroup).
+using EightOnlyStore = testing::ForwardingStore;
 
 class LeaseListing : public ::testing::Test {
  protected:
