@@ -6,6 +6,7 @@
 #include <atomic>
 
 #include "same_bytes.h"
+#include "shm_name.h"
 #include "shmlease/errors.h"
 
 namespace shmlease {
@@ -41,14 +42,24 @@ class ClaimerImpl final : public Claimer, Bound {
                         std::chrono::nanoseconds duration, std::stop_token stop) override {
     if (stop.stop_requested()) return Errc::aborted;
     const KeyView key(ns_, model_, lease);
-    // One thread at a time uses the last holding; the others, never waiting
-    // for it, claim by name.
-    if (last_in_use_.test_and_set(std::memory_order_acquire)) {
+    // One thread at a time uses the memory; the others, never waiting for
+    // it, claim by name.
+    if (memory_in_use_.test_and_set(std::memory_order_acquire)) {
       return store_->ClaimOrExtend(key, holder, duration, nullptr, std::move(stop));
     }
-    std::error_code ec = store_->ClaimOrExtendCached(key, holder, duration,
-                                                     &Remembered(lease, holder), std::move(stop));
-    last_in_use_.clear(std::memory_order_release);
+    std::error_code ec;
+    const std::uint64_t tag = Tag(lease, holder);
+    if (RememberedHolding* r = Find(tag, lease, holder)) {
+      ec = store_->ClaimOrExtendCached(key, holder, duration, &caches_[r->cache], std::move(stop));
+    } else {
+      // Not remembered: by name, into the spare cache, which an entry takes
+      // only once the claim succeeded: a refused or invalid claim makes
+      // nothing forgotten. (The spare changes hands; no cache is copied.)
+      caches_[spare_] = TokenCache{};
+      ec = store_->ClaimOrExtendCached(key, holder, duration, &caches_[spare_], std::move(stop));
+      if (!ec) Adopt(tag, lease, holder);
+    }
+    memory_in_use_.clear(std::memory_order_release);
     return ec;
   }
   std::error_code WaitUntilExpired(std::string_view lease, std::stop_token stop,
@@ -68,31 +79,73 @@ class ClaimerImpl final : public Claimer, Bound {
   // names fills it. Up to kRemembered (lease, holder) pairs, the oldest
   // forgotten first: a process renewing a handful of leases in turn stays on
   // the fast path; one cycling through more goes by name every time.
+  //
+  // The names are kept in place (a successful claim proved them no longer
+  // than kMaxNameLength), not in std::strings: a miss then costs no string
+  // copies through the PLT, and a look-up no pointer chase into the heap.
   struct RememberedHolding {
-    std::string lease, holder;
-    TokenCache cache;
+    internal::NameWords lease, holder;
+    std::uint8_t lease_size = 0, holder_size = 0;  // 0: an empty entry (names never are).
+    std::uint8_t cache = 0;                        // Its TokenCache in caches_.
+
+    std::string_view Lease() const { return {Bytes(lease), lease_size}; }
+    std::string_view Holder() const { return {Bytes(holder), holder_size}; }
+    static const char* Bytes(const internal::NameWords& n) {
+      return reinterpret_cast<const char*>(n.words);
+    }
   };
   static constexpr std::size_t kRemembered = 4;
+  static_assert(kMaxNameLength <= UINT8_MAX);
 
-  // The cache for (lease, holder): the one remembered, or the oldest entry
-  // taken over and emptied. Called with last_in_use_ held.
-  TokenCache& Remembered(std::string_view lease, std::string_view holder) {
-    for (RememberedHolding& r : remembered_) {
-      if (internal::SameBytes(r.lease, lease) && internal::SameBytes(r.holder, holder)) {
-        return r.cache;
-      }
-    }
-    RememberedHolding& r = remembered_[next_];
-    next_ = (next_ + 1) % kRemembered;
-    r.lease.assign(lease);
-    r.holder.assign(holder);
-    r.cache = TokenCache{};
-    return r.cache;
+  // A word that tells most (lease, holder) pairs apart: the sizes and the
+  // lease's last bytes, where names of one family differ ("worker-17"). The
+  // tags sit side by side in one cache line, so a miss compares four words
+  // and touches no names; equal tags are confirmed byte for byte.
+  static std::uint64_t Tag(std::string_view lease, std::string_view holder) {
+    const std::size_t n = lease.size();
+    const std::uint64_t tail = n >= 8 ? internal::PaddedWord(lease.data() + n - 8, 8, 0)
+                                      : internal::PaddedWord(lease.data(), n, 0);
+    return tail ^ (static_cast<std::uint64_t>(n) << 48) ^
+           (static_cast<std::uint64_t>(holder.size()) << 56);
   }
 
-  std::array<RememberedHolding, kRemembered> remembered_;
-  std::size_t next_ = 0;          // The entry to take over next.
-  std::atomic_flag last_in_use_;  // Guards remembered_ and next_; clear at construction (C++20).
+  // The entry remembering exactly (lease, holder), or null. Called with
+  // memory_in_use_ held.
+  RememberedHolding* Find(std::uint64_t tag, std::string_view lease, std::string_view holder) {
+    for (std::size_t k = 0; k < kRemembered; ++k) {
+      if (tags_[k] != tag) continue;
+      RememberedHolding& r = remembered_[k];
+      if (internal::SameBytes(r.Lease(), lease) && internal::SameBytes(r.Holder(), holder)) {
+        return &r;
+      }
+    }
+    return nullptr;
+  }
+
+  // Remembers the holding just claimed into the spare cache, in the oldest
+  // entry's place; that entry's cache becomes the spare.
+  void Adopt(std::uint64_t tag, std::string_view lease, std::string_view holder) {
+    if (lease.size() > kMaxNameLength || holder.size() > kMaxNameLength) return;  // Never claimed.
+    RememberedHolding& r = remembered_[next_];
+    tags_[next_] = tag;
+    next_ = (next_ + 1) % kRemembered;
+    r.lease.Assign(lease);
+    r.holder.Assign(holder);
+    r.lease_size = static_cast<std::uint8_t>(lease.size());
+    r.holder_size = static_cast<std::uint8_t>(holder.size());
+    std::swap(r.cache, spare_);
+  }
+
+  std::array<std::uint64_t, kRemembered> tags_{};  // remembered_[k]'s Tag; 0 when empty.
+  std::array<RememberedHolding, kRemembered> remembered_ = [] {
+    std::array<RememberedHolding, kRemembered> r{};
+    for (std::size_t k = 0; k < kRemembered; ++k) r[k].cache = static_cast<std::uint8_t>(k);
+    return r;
+  }();
+  std::array<TokenCache, kRemembered + 1> caches_;  // One per entry, and the spare.
+  std::uint8_t spare_ = kRemembered;
+  std::size_t next_ = 0;            // The entry to take over next.
+  std::atomic_flag memory_in_use_;  // Guards all of the above; clear at construction (C++20).
 };
 
 class RevokerImpl final : public Revoker, Bound {

@@ -64,6 +64,13 @@ struct NameWords {
     for (std::size_t i = 0; i < kNameWords; ++i) n.words[i] = PaddedWord(s.data(), len, i);
     return n;
   }
+  // The same, in place. Not `*this = From(s)`: that builds a temporary with
+  // 8-byte stores and copies it with 16-byte loads, which cannot be
+  // forwarded from the stores still in flight, and stall.
+  void Assign(std::string_view s) noexcept {
+    const std::size_t len = s.size() < kMaxNameLength ? s.size() : kMaxNameLength;
+    for (std::size_t i = 0; i < kNameWords; ++i) words[i] = PaddedWord(s.data(), len, i);
+  }
   bool operator==(const NameWords&) const = default;
 
   std::string ToString() const {

@@ -906,6 +906,67 @@ TEST_F(ManagerSemantics, ClaimerChecksEveryNameThatIsNotExactlyItsLastHolding) {
   EXPECT_EQ(InfoOf("a")->expiry, before.expiry + 10s);
 }
 
+// The Claimer tells its remembered entries apart first by a word of the
+// names' sizes and the lease's last bytes. Names alike in all of that, and
+// different only in the middle, must still each extend their own holding,
+// and a holder alike in size must not be taken for the remembered one.
+TEST_F(ManagerSemantics, ClaimerTellsApartNamesThatDifferOnlyInTheMiddle) {
+  const std::string first = "pool-a-worker-0001";
+  const std::string second = "pool-b-worker-0001";  // Same size, same last 8 bytes.
+  ASSERT_FALSE(claimer_->Claim(first, "holder-1-machine", 10s));
+  ASSERT_FALSE(claimer_->Claim(second, "holder-1-machine", 10s));
+  const Info a = *InfoOf(first);
+  const Info b = *InfoOf(second);
+  ASSERT_NE(a.epoch, b.epoch);
+  Advance(1s);
+  ASSERT_FALSE(claimer_->Claim(second, "holder-1-machine", 10s));
+  EXPECT_EQ(InfoOf(second)->expiry, b.expiry + 1s);
+  EXPECT_EQ(InfoOf(first)->expiry, a.expiry);
+  Advance(1s);
+  ASSERT_FALSE(claimer_->Claim(first, "holder-1-machine", 10s));
+  EXPECT_EQ(InfoOf(first)->expiry, a.expiry + 2s);
+  EXPECT_EQ(InfoOf(second)->expiry, b.expiry + 1s);
+  // Another holder of the same size: denied, and nothing moves.
+  EXPECT_EQ(claimer_->Claim(first, "holder-2-machine", 10s), Errc::claim_denied);
+  EXPECT_EQ(InfoOf(first)->holder, "holder-1-machine");
+  EXPECT_EQ(InfoOf(first)->expiry, a.expiry + 2s);
+  // A lease not claimed yet, alike again: a claim of its own, not an extension.
+  const std::string third = "pool-c-worker-0001";
+  ASSERT_FALSE(claimer_->Claim(third, "holder-1-machine", 10s));
+  EXPECT_GT(InfoOf(third)->epoch, b.epoch);
+  EXPECT_EQ(InfoOf(first)->expiry, a.expiry + 2s);
+}
+
+// Refused claims between renewals (a lease someone else holds, an invalid
+// name) never extend a remembered holding, nor leave the Claimer taking one
+// lease for another: each is still extended as its own, and only that.
+TEST_F(ManagerSemantics, ClaimerRefusalsBetweenRenewalsTouchNoRememberedHolding) {
+  const std::vector<std::string> leases = {"a", "b", "c", "d"};
+  for (const std::string& l : leases) ASSERT_FALSE(claimer_->Claim(l, "h1", 10s));
+  std::map<std::string, Info> claimed;
+  for (const std::string& l : leases) claimed[l] = *InfoOf(l);
+  std::error_code ec;
+  const auto other = manager_->Claimer("ns", "model", ec);
+  ASSERT_FALSE(ec);
+  ASSERT_FALSE(other->Claim("taken", "h2", 10s));
+  const Info taken = *InfoOf("taken");
+  Advance(1s);
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_EQ(claimer_->Claim("taken", "h1", 10s), Errc::claim_denied);
+    EXPECT_EQ(claimer_->Claim("bad name", "h1", 10s), Errc::invalid_name);
+  }
+  EXPECT_EQ(InfoOf("taken")->expiry, taken.expiry);
+  EXPECT_EQ(InfoOf("taken")->holder, "h2");
+  for (const std::string& l : leases) EXPECT_EQ(InfoOf(l)->expiry, claimed[l].expiry) << l;
+  Advance(1s);
+  for (const std::string& l : leases) {
+    SCOPED_TRACE(l);
+    ASSERT_FALSE(claimer_->Claim(l, "h1", 10s));
+    EXPECT_EQ(InfoOf(l)->epoch, claimed[l].epoch);
+    EXPECT_EQ(InfoOf(l)->expiry, claimed[l].expiry + 2s);
+  }
+}
+
 // Threads share Claimers (Manager hands out one per binding): each thread's
 // claims must act on its own lease, whichever thread last used the memory.
 TEST(ManagerThreads, ThreadsSharingAClaimerEachExtendTheirOwnLease) {
