@@ -766,8 +766,16 @@ TEST_F(cli_Commands, HelpTextsAgreeWithTheOptions) {
     EXPECT_FALSE(Contains(r.out, "The options above")) << r;
     EXPECT_TRUE(Contains(r.out,
                          "Global options (--segment, --namespace, --model, --trust-owner, "
-                         "--trust-any-owner, -v)"))
+                         "--trust-any-owner, --lock-timeout, -v)"))
         << r;
+  }
+  r = RunTool({"--help"});
+  EXPECT_TRUE(Contains(r.out, "--lock-timeout DURATION=2.0s")) << r;
+  // A lock timeout that is no duration, or none at all, is refused, naming the flag.
+  for (const char* bad : {"0s", "-1s", "soon"}) {
+    r = RunTool({"--lock-timeout", bad, "claim", "db", "--for", "1s"});
+    EXPECT_EQ(r.code, 2) << r;
+    EXPECT_TRUE(Contains(r.err, "--lock-timeout")) << r;
   }
   EXPECT_TRUE(Contains(RunTool({"claim", "--help"}).out, "--for DURATION"));
 }

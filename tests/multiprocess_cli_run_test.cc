@@ -302,6 +302,83 @@ TEST_F(cli_Run, ExtensionsBlockedByAStuckLockStopTheCommandBeforeTheLeaseRunsOut
   EXPECT_TRUE(testing::ExitedZero(stuck->Wait()));
 }
 
+// The same with a lock timeout far longer than the lease (--lock-timeout
+// 1h): the extension waiting for the lock must not hold run up, or the
+// command would be stopped only after the lease had run out, an hour late.
+// run gives the extension up when the command must be told to stop.
+TEST_F(cli_Run, AnExtensionWaitingLongForAStuckLockIsGivenUpInTime) {
+  ToolProcess run(
+      Args({"run", "db", "--holder", "keeper", "--for", "6s", "--kill-after", "2s",
+            "--lock-timeout", "1h", "--", "sh", "-c", LoopingCommand("echo got-TERM; exit 0")}));
+  ASSERT_EQ(run.ReadLine(), "ready") << run.err();
+  auto stuck = testing::StartStuckWriter(segment_.name());
+  ASSERT_FALSE(HasFailure());
+  EXPECT_EQ(run.ReadLine(), "got-TERM") << run.err();
+  EXPECT_EQ(Run({"check", "db", "--holder", "keeper"}).code, 0)
+      << "the command was stopped only once the lease had run out";
+  EXPECT_EQ(run.ExitCode(), 1) << run.err();
+  EXPECT_TRUE(Contains(run.err(), "could not be extended (lease operation timed out)"))
+      << run.err();
+  kill(stuck->pid(), SIGCONT);
+  EXPECT_TRUE(testing::ExitedZero(stuck->Wait()));
+}
+
+// The number of threads process `pid` runs (its /proc status), 0 if unknown.
+int ThreadsOf(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.starts_with("Threads:")) return std::atoi(line.c_str() + 8);
+  }
+  return 0;
+}
+
+// While an extension waits for a stuck lock, run still passes signals on at
+// once. run's threads say when the extension is waiting: the loop's, the one
+// watching for the lease's loss, and, only while an extension is under way,
+// the extension's (a lease of 6 s is first extended at 2 s; with a lock
+// timeout of an hour and --kill-after longer than the lease, that extension
+// waits until the lease runs out at 6 s, or until the lock comes back).
+TEST_F(cli_Run, SignalsArePassedOnWhileAnExtensionWaitsForAStuckLock) {
+  ToolProcess run(
+      Args({"run", "db", "--holder", "keeper", "--for", "6s", "--kill-after", "1h",
+            "--lock-timeout", "1h", "--", "sh", "-c",
+            "trap 'echo got-INT; exit 4' INT; " + LoopingCommand("echo got-TERM; exit 5")}));
+  ASSERT_EQ(run.ReadLine(), "ready") << run.err();
+  auto stuck = testing::StartStuckWriter(segment_.name());
+  ASSERT_FALSE(HasFailure());
+  // Bounded: the extension starts within 2 s of the claim.
+  for (int i = 0; i < 30'000 && ThreadsOf(run.pid()) < 3; ++i) {
+    const timespec pause{0, 1'000'000};
+    nanosleep(&pause, nullptr);
+  }
+  ASSERT_EQ(ThreadsOf(run.pid()), 3) << "no extension started: " << run.err();
+  run.Signal(SIGINT);
+  EXPECT_EQ(run.ReadLine(), "got-INT") << run.err();
+  // The command ended: run gives the lease up, which waits for the lock.
+  kill(stuck->pid(), SIGCONT);
+  EXPECT_TRUE(testing::ExitedZero(stuck->Wait()));
+  EXPECT_EQ(run.ExitCode(), 4) << run.err();
+  EXPECT_EQ(Run({"check", "db", "--holder", "keeper"}).code, 1) << "given up";
+}
+
+// Ctrl-C reaches a run whose claim waits for a stuck lock at once, not after
+// the lock timeout; nothing is claimed and the command never starts.
+TEST_F(cli_Run, AnInterruptEndsAClaimWaitingForAStuckLock) {
+  ASSERT_EQ(Run({"create"}).code, 0);
+  auto stuck = testing::StartStuckWriter(segment_.name());
+  ASSERT_FALSE(HasFailure());
+  ToolProcess run(Args({"-v", "run", "db", "--holder", "keeper", "--for", "1h", "--lock-timeout",
+                        "1h", "--", "sh", "-c", "echo started"}));
+  ASSERT_TRUE(run.WaitForStderr("claiming")) << run.err();
+  run.Signal(SIGINT);
+  EXPECT_EQ(run.ExitCode(), 128 + SIGINT) << run.err();
+  EXPECT_EQ(run.out(), "");
+  kill(stuck->pid(), SIGCONT);
+  EXPECT_TRUE(testing::ExitedZero(stuck->Wait()));
+  EXPECT_EQ(Run({"check", "db", "--holder", "keeper"}).code, 1) << "nothing was claimed";
+}
+
 TEST_F(cli_Run, CommandIgnoringSigtermIsKilledAfterKillAfter) {
   ToolProcess run(Args({"run", "db", "--holder", "keeper", "--for", "3s", "--kill-after", "200ms",
                         "--", "sh", "-c", "echo $$; " + LoopingCommand("echo ignored-TERM")}));

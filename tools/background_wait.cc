@@ -1,5 +1,6 @@
 #include "background_wait.h"
 
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -33,6 +34,29 @@ BackgroundWait::~BackgroundWait() {
     thread_.request_stop();
     thread_.join();
   }
+}
+
+std::error_code RunUnlessSignalled(const BackgroundWait::Wait& op, const SignalFd& signals,
+                                   int* signo, WithoutThread without_thread) {
+  *signo = 0;
+  BackgroundWait call(op);
+  if (call.error()) {
+    return without_thread == WithoutThread::kRunHere ? op(std::stop_token()) : call.error();
+  }
+  while (!call.finished() && *signo == 0) {
+    pollfd fds[2] = {{signals.fd(), POLLIN, 0}, {call.fd(), POLLIN, 0}};
+    if (poll(fds, 2, -1) < 0) continue;  // EINTR: nothing to do but look again.
+    signalfd_siginfo info;
+    while (*signo == 0 && signals.Read(&info)) {
+      if (info.ssi_signo != SIGCHLD) *signo = static_cast<int>(info.ssi_signo);
+    }
+  }
+  if (!call.finished()) {
+    call.RequestStop();
+    pollfd done = {call.fd(), POLLIN, 0};
+    while (!call.finished()) poll(&done, 1, -1);
+  }
+  return call.result();
 }
 
 }  // namespace shmlease::cli

@@ -11,6 +11,7 @@
 #include <system_error>
 #include <thread>
 
+#include "signal_fd.h"
 #include "unique_fd.h"
 
 namespace shmlease::cli {
@@ -43,6 +44,21 @@ class BackgroundWait {
   std::atomic<bool> finished_{false};
   std::jthread thread_;  // Last: joined before the members it writes go away.
 };
+
+// Runs `op` (a store call that takes a stop token: a claim, a wait, a
+// revoke) in a BackgroundWait while reading `signals`, so that a signal is
+// acted on at once even while `op` waits for the writers' lock, which a
+// stopped process may hold for the whole lock timeout. Returns what `op`
+// returned. When a signal other than SIGCHLD arrives first, sets *signo,
+// asks `op` to stop and waits for it: the result then says whether `op`
+// still took effect (success) or not (Errc::aborted, wait_cancelled).
+// Without a thread to be had: kRunHere runs `op` in the caller's thread
+// (for an `op` bounded by the lock timeout; signals wait for it), kFail
+// returns why no thread could be started (for an `op` that may wait for
+// ever, which nothing could then interrupt).
+enum class WithoutThread { kRunHere, kFail };
+std::error_code RunUnlessSignalled(const BackgroundWait::Wait& op, const SignalFd& signals,
+                                   int* signo, WithoutThread without_thread);
 
 }  // namespace shmlease::cli
 

@@ -1,6 +1,5 @@
 // run: a safer flock(1). Claims a lease, runs a command while keeping the
 // lease, gives it up when the command ends.
-#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -36,34 +35,6 @@ struct RunArgs {
   std::vector<std::string> command;
 };
 
-enum class WaitResult { kFree, kInterrupted, kFailed };
-
-// Blocks until the lease is free, or until one of `signals` other than
-// SIGCHLD arrives (then *signo is set).
-WaitResult WaitUntilFreeOrSignal(ShmStore& store, const Key& key, const SignalFd& signals,
-                                 int* signo, std::error_code* ec) {
-  BackgroundWait waiter(
-      [&store, &key](std::stop_token stop) { return store.WaitUntilFree(key, std::move(stop)); });
-  if (waiter.error()) {
-    *ec = waiter.error();
-    return WaitResult::kFailed;
-  }
-  while (!waiter.finished() && *signo == 0) {
-    pollfd fds[2] = {{signals.fd(), POLLIN, 0}, {waiter.fd(), POLLIN, 0}};
-    if (poll(fds, 2, -1) < 0) continue;  // EINTR: nothing to do but look again.
-    signalfd_siginfo info;
-    while (signals.Read(&info)) {
-      if (info.ssi_signo != SIGCHLD && *signo == 0) *signo = static_cast<int>(info.ssi_signo);
-    }
-  }
-  if (*signo != 0) return WaitResult::kInterrupted;
-  if (waiter.result() && waiter.result() != Errc::wait_cancelled) {
-    *ec = waiter.result();
-    return WaitResult::kFailed;
-  }
-  return WaitResult::kFree;
-}
-
 int RunRun(const GlobalOptions& options, const RunArgs& args) {
   // An ignored SIGCHLD (inherited through exec) makes the kernel reap CMD
   // itself, and its exit status would be lost; CMD gets the default too.
@@ -82,11 +53,27 @@ int RunRun(const GlobalOptions& options, const RunArgs& args) {
   const Key key{options.ns, options.model, args.lease};
   const Request request{args.holder, args.duration};
 
+  if (options.verbose) {
+    std::fprintf(stderr, "shmlease: claiming %s as '%s'\n", LeaseName(key).c_str(),
+                 Printable(args.holder).c_str());
+  }
   Clock::time_point claimed_at;
   for (;;) {
     claimed_at = store.Now();
     Info current;
-    std::error_code ec = store.ClaimOrExtendLease(key, request, &current);
+    int signo = 0;
+    // Interruptible: a process stopped while it holds the writers' lock
+    // would otherwise keep run deaf to Ctrl-C for the whole lock timeout.
+    std::error_code ec = RunUnlessSignalled(
+        [&](std::stop_token stop) {
+          return store.ClaimOrExtendLease(key, request, &current, std::move(stop));
+        },
+        signals, &signo, WithoutThread::kRunHere);
+    if (signo != 0) {
+      // Claimed all the same (the lock came as the signal did): give it back.
+      if (!ec) store.RevokeLease(key, args.holder);
+      return 128 + signo;
+    }
     if (!ec) break;
     if (ec != Errc::claim_denied) return Report("cannot claim " + LeaseName(key), ec);
     const std::string holding = DescribeHolding(current, store.Now());
@@ -95,15 +82,12 @@ int RunRun(const GlobalOptions& options, const RunArgs& args) {
       std::fprintf(stderr, "shmlease: waiting for %s, %s\n", LeaseName(key).c_str(),
                    holding.c_str());
     }
-    int signo = 0;
-    switch (WaitUntilFreeOrSignal(store, key, signals, &signo, &ec)) {
-      case WaitResult::kFree:
-        continue;  // Someone else may claim first: then wait again.
-      case WaitResult::kInterrupted:
-        return 128 + signo;
-      case WaitResult::kFailed:
-        return Report("cannot wait for " + LeaseName(key), ec);
-    }
+    ec = RunUnlessSignalled(
+        [&](std::stop_token stop) { return store.WaitUntilFree(key, std::move(stop)); }, signals,
+        &signo, WithoutThread::kFail);
+    if (signo != 0) return 128 + signo;
+    if (ec && ec != Errc::wait_cancelled) return Report("cannot wait for " + LeaseName(key), ec);
+    // Free: someone else may claim first, and then this waits again.
   }
 
   // What the command may want to know: its segment (so that a nested
@@ -163,10 +147,16 @@ int RunRun(const GlobalOptions& options, const RunArgs& args) {
                   "' ran: " + WhyLost(store, key, args.holder, epoch, outcome.held_until) +
                   "; the command had ended");
   }
-  if (std::error_code ec = store.RevokeLease(key, args.holder); ec && ec != Errc::invalid) {
+  int signo = 0;
+  const std::error_code revoked = RunUnlessSignalled(
+      [&](std::stop_token stop) { return store.RevokeLease(key, args.holder, std::move(stop)); },
+      signals, &signo, WithoutThread::kRunHere);
+  if (revoked && revoked != Errc::invalid) {
     Report("cannot give up " + LeaseName(key) + "; it runs out in at most " +
                FormatDuration(args.duration),
-           ec);
+           revoked);
+    // Given up on a signal: the lease is left to run out.
+    if (signo != 0) return 128 + signo;
   }
   if (outcome.status_unknown) {
     return Report("cannot tell how '" + args.command.front() +
@@ -207,7 +197,8 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& options, Commands& comman
       "what it left running in its group gets SIGTERM, then SIGKILL after --kill-after, before "
       "the lease is given up. If shmlease itself is killed, CMD's whole group is killed with "
       "it. Exits 127 if CMD is not found, 126 if it cannot be run.\nGlobal options (--segment, "
-      "--namespace, --model, --trust-owner, --trust-any-owner, -v) may be given before or after "
+      "--namespace, --model, --trust-owner, --trust-any-owner, --lock-timeout, -v) may be given "
+      "before or after "
       "the subcommand; see shmlease --help.");
   commands.Add(sub, [&options, args] { return RunRun(options, *args); });
 }

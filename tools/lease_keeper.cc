@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <ctime>
+#include <optional>
 
 #include "background_wait.h"
 #include "child_process.h"
@@ -60,6 +61,55 @@ void ContinueChild(int terminal, pid_t group) {
   kill(-group, SIGCONT);
 }
 
+// One extension, in a thread of its own. While a process stopped in the
+// middle of a write holds the writers' lock, an extension waits for the lock
+// up to the store's lock timeout (--lock-timeout), and the loop must go on
+// meanwhile: passing signals on, reaping the child, stopping it in time.
+// Without a thread to be had, it runs in the caller's thread, as it once did.
+class PendingExtension {
+ public:
+  PendingExtension(ShmStore& store, const KeeperPlan& plan, Clock::time_point asked_at)
+      : asked_at_(asked_at), call_([this, &store, &plan](std::stop_token stop) {
+          return Extend(store, plan, std::move(stop), &epoch_);
+        }) {
+    if (call_.error()) {
+      ran_here_ = true;
+      result_here_ = Extend(store, plan, {}, &epoch_);
+    }
+  }
+  PendingExtension(const PendingExtension&) = delete;
+  PendingExtension& operator=(const PendingExtension&) = delete;
+
+  // The store's time, read before the extension was asked for.
+  Clock::time_point asked_at() const { return asked_at_; }
+  bool finished() const { return ran_here_ || call_.finished(); }
+  // Once finished: the extension's result, and after a success the epoch of
+  // the holder's holding then (0 if it holds none).
+  std::error_code result() const { return ran_here_ ? result_here_ : call_.result(); }
+  std::uint64_t epoch() const { return epoch_; }
+  // Readable once finished; -1 when it ran in the caller's thread.
+  int fd() const { return ran_here_ ? -1 : call_.fd(); }
+  // An extension still waiting for the lock then returns Errc::aborted.
+  void RequestStop() {
+    if (!ran_here_) call_.RequestStop();
+  }
+
+ private:
+  static std::error_code Extend(ShmStore& store, const KeeperPlan& plan, std::stop_token stop,
+                                std::uint64_t* epoch) {
+    std::error_code ec =
+        store.ExtendLease(plan.key, Request{plan.holder, plan.duration}, std::move(stop));
+    if (!ec) *epoch = HoldingEpoch(store, plan.key, plan.holder);
+    return ec;
+  }
+
+  Clock::time_point asked_at_;
+  std::uint64_t epoch_ = 0;
+  bool ran_here_ = false;
+  std::error_code result_here_;
+  BackgroundWait call_;  // Last: its thread starts once the members it writes exist.
+};
+
 }  // namespace
 
 std::string WhyLost(const ShmStore& store, const Key& key, const std::string& holder,
@@ -109,10 +159,14 @@ KeeperOutcome KeepLeaseWhileRunning(ShmStore& store, const KeeperPlan& plan, pid
     kill(-group, SIGCONT);  // A stopped member could not act on SIGTERM.
     kill_at = store.Now() + plan.kill_after;
   };
+  // The extension in flight, if any.
+  std::optional<PendingExtension> extension;
+  bool extension_stopped = false;  // It was asked to stop (see stop_by below).
   auto lose = [&](std::string why) {
     outcome.lease_lost = true;
     outcome.lost_because = std::move(why);
     terminate();
+    if (extension) extension->RequestStop();  // No use any more.
   };
   // The holding is gone (revoked, taken over, run out): say which.
   auto lose_holding = [&](const std::string& prefix = "") {
@@ -180,23 +234,45 @@ KeeperOutcome KeepLeaseWhileRunning(ShmStore& store, const KeeperPlan& plan, pid
       // leaves the loss to the extensions to find.
       if (!loss_watch.result() && !outcome.lease_lost) lose_holding();
     }
-    const Clock::time_point now = store.Now();
-    if (!outcome.lease_lost && now >= next_extension) {
-      std::error_code ec = store.ExtendLease(plan.key, Request{plan.holder, plan.duration});
-      if (!ec && HoldingEpoch(store, plan.key, plan.holder) != plan.epoch) {
+    if (!outcome.lease_lost && !extension && store.Now() >= next_extension) {
+      extension.emplace(store, plan, store.Now());
+      extension_stopped = false;
+    }
+    if (extension && extension->finished()) {
+      const std::error_code ec = extension->result();
+      const Clock::time_point asked_at = extension->asked_at();
+      const std::uint64_t epoch_after = extension->epoch();
+      extension.reset();
+      if (outcome.lease_lost) {
+        // Decided already; whatever the extension did changes nothing.
+      } else if (!ec && epoch_after != plan.epoch) {
         // Extended, but another holding than the child's: the lease was lost in between.
         lose_holding();
       } else if (!ec) {
-        // `now` was read before the call, so this never overestimates the expiry.
-        held_until = now + plan.duration;
-        next_extension = now + period;
+        // `asked_at` was read before the call, so this never overestimates the expiry.
+        held_until = asked_at + plan.duration;
+        next_extension = asked_at + period;
         extension_failure.clear();
       } else if (ec == Errc::invalid) {
         lose_holding("an extension was refused: ");
       } else {
-        next_extension = now + std::min<nanoseconds>(period, kRetryPause);
-        extension_failure = ec;
+        next_extension = asked_at + std::min<nanoseconds>(period, kRetryPause);
+        // Aborted: stopped below, when it had waited for the lock until the
+        // command had to be told to stop. To the user, the lock wait timed out.
+        extension_failure = ec == Errc::aborted ? make_error_code(Errc::timeout) : ec;
       }
+    }
+    // The moment the command must be sent SIGTERM to be gone when the lease
+    // runs out. An extension still waiting for the lock then is given up,
+    // and counts as failed (below). Not one asked for after that moment
+    // (--kill-after longer than what was left of the lease): that one has the
+    // whole lock timeout, and the lease's end (below) as the last word.
+    const Clock::time_point stop_by = held_until - plan.kill_after;
+    const bool stop_extension_at_stop_by =
+        extension && !extension_stopped && stop_by > extension->asked_at();
+    if (stop_extension_at_stop_by && store.Now() >= stop_by) {
+      extension->RequestStop();
+      extension_stopped = true;
     }
     // While extensions fail, the command is stopped in time to be gone when
     // the lease runs out, not kill_after later: SIGTERM kill_after before the
@@ -218,14 +294,16 @@ KeeperOutcome KeepLeaseWhileRunning(ShmStore& store, const KeeperPlan& plan, pid
     }
 
     Clock::time_point wake = Clock::time_point::max();
-    if (!outcome.lease_lost) wake = std::min(next_extension, held_until);
-    if (!outcome.lease_lost && extension_failure) {
-      wake = std::min(wake, held_until - plan.kill_after);
+    if (!outcome.lease_lost) wake = extension ? held_until : std::min(next_extension, held_until);
+    if (!outcome.lease_lost && (extension_failure || stop_extension_at_stop_by)) {
+      wake = std::min(wake, stop_by);
     }
     if (terminating && !killed) wake = std::min(wake, kill_at);
     if (child_ended) wake = std::min(wake, store.Now() + kGroupPoll);
-    pollfd fds[2] = {{signals.fd(), POLLIN, 0}, {loss_watch.fd(), POLLIN, 0}};
-    const nfds_t nfds = watching ? 2 : 1;
+    pollfd fds[3] = {{signals.fd(), POLLIN, 0}};
+    nfds_t nfds = 1;
+    if (watching) fds[nfds++] = {loss_watch.fd(), POLLIN, 0};
+    if (extension && extension->fd() >= 0) fds[nfds++] = {extension->fd(), POLLIN, 0};
     if (wake == Clock::time_point::max()) {
       ppoll(fds, nfds, nullptr, nullptr);
     } else {

@@ -75,7 +75,8 @@ int main(int argc, char** argv) {
       "Exit status: 0 success or yes; 1 the lease said no (denied, not held, timed out, lost); "
       "2 usage error or invalid input; 3 segment missing, corrupt, incompatible or refused. "
       "`run` exits with its command's status.\nGlobal options (--segment, --namespace, --model, "
-      "--trust-owner, --trust-any-owner, -v) may be given before or after the subcommand; see "
+      "--trust-owner, --trust-any-owner, --lock-timeout, -v) may be given before or after the "
+      "subcommand; see "
       "shmlease --help.");
   app.set_version_flag("-V,--version", std::string("shmlease ") + SHMLEASE_VERSION,
                        "Print the version and exit");

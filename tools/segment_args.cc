@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "cli_options.h"
+#include "duration.h"
 #include "report.h"
 #include "shmlease/errors.h"
 #include "shmlease/lease.h"
@@ -67,6 +68,11 @@ void AddGlobalOptions(CLI::App& app, GlobalOptions* options) {
           "UID"));
   app.add_flag("--trust-any-owner", options->trust_any_owner,
                "Accept a segment whatever user owns it");
+  AddDurationOption(&app, "--lock-timeout", &options->lock_timeout,
+                    "How long a write (claim, extend, revoke, pin) waits for the lease table's "
+                    "lock, which a process stopped in the middle of a write keeps, before it "
+                    "fails (exit 3)")
+      ->default_str(FormatDuration(options->lock_timeout));
   app.add_flag("-v,--verbose", options->verbose, "Say what was done");
 }
 
@@ -74,6 +80,7 @@ ShmStoreOptions StoreOptions(const GlobalOptions& options) {
   ShmStoreOptions store_options;
   store_options.name = options.segment;
   store_options.trust_any_owner = options.trust_any_owner;
+  store_options.lock_timeout = options.lock_timeout;
   for (const std::string& owner : options.trusted_owners) {
     std::uint32_t uid;
     if (ResolveOwner(owner, &uid)) store_options.trusted_uids.push_back(uid);

@@ -4,6 +4,7 @@
 #define SHMLEASE_TOOLS_SEGMENT_ARGS_H_
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -20,6 +21,9 @@ struct GlobalOptions {
   std::vector<std::string> trusted_owners;  // uids or user names.
   bool trust_any_owner = false;
   bool verbose = false;
+  // How long a write waits for the table's lock (a process stopped in the
+  // middle of a write holds it) before it fails with a timeout.
+  std::chrono::nanoseconds lock_timeout = ShmStoreOptions{}.lock_timeout;
 
   // Whether --namespace / --model were given: dump and pinned show every
   // namespace and model unless they were.
@@ -30,8 +34,8 @@ struct GlobalOptions {
   CLI::Option* model_option = nullptr;
 };
 
-// Adds --segment, --namespace, --model, --trust-owner, --trust-any-owner and
-// --verbose to `app`. Subcommands inherit CLI11's fallthrough from `app`, so
+// Adds --segment, --namespace, --model, --trust-owner, --trust-any-owner,
+// --lock-timeout and --verbose to `app`. Subcommands inherit CLI11's fallthrough from `app`, so
 // the options are accepted before or after the subcommand.
 void AddGlobalOptions(CLI::App& app, GlobalOptions* options);
 
