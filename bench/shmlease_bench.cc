@@ -772,6 +772,80 @@ void BM_MutexClaimRevoke(benchmark::State& state) {
 }
 BENCHMARK(BM_MutexClaimRevoke)->Name("mutex/ClaimRevoke")->UseManualTime()->Iterations(10000);
 
+// What an extension costs beyond what any extension must do, measured in the
+// same moment (as held_vs_clock does for the check): an extension reads the
+// precise clock once (the new expiry is now + duration, and no other clock is
+// sure to be no earlier than the call's start) and takes and gives back the
+// writers' lock, a robust process-shared mutex. Every round times a batch of
+// each, back to back, the order rotating: the precise clock read through the
+// vDSO, a trylock + unlock pair of such a mutex, an extension through a
+// Holding, one through a Claimer renewing its last lease, and one by name
+// (eight leases in turn, more than a Claimer remembers).
+void BM_ExtendVsFloor(benchmark::State& state) {
+  const VdsoClockGettime vdso = FindVdsoClockGettime();
+  if (vdso == nullptr) {
+    state.SkipWithError("no vDSO clock_gettime");
+    return;
+  }
+  Env env("extend-vs-floor", 4096);
+  ShmMutexes mx(1);
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < 8; ++i) names.push_back(bench::LeaseName(i + 1));
+  for (const std::string& name : names) env.MustClaim(name, kHolder);
+  shmlease::Holding holding = env.claimer->Holding(names[0], kHolder);
+  if (holding.Claim(kLong)) state.SkipWithError("holding cannot extend");
+  std::error_code ec;
+  const auto by_name = env.manager->Claimer(kNs, bench::kModel, ec);
+  if (ec) state.SkipWithError("no second claimer");
+  constexpr int kKinds = 5;
+  constexpr int kBatch = 20;
+  std::vector<double> samples[kKinds];
+  std::size_t round = 0;
+  std::size_t next = 0;
+  for (auto _ : state) {
+    double per_op[kKinds] = {};
+    for (int k = 0; k < kKinds; ++k) {
+      const int which = static_cast<int>((round + k) % kKinds);
+      const std::int64_t t0 = bench::NowNs();
+      for (int i = 0; i < kBatch; ++i) {
+        timespec ts;
+        switch (which) {
+          case 0:
+            vdso(CLOCK_MONOTONIC, &ts);
+            benchmark::DoNotOptimize(ts);
+            break;
+          case 1:
+            benchmark::DoNotOptimize(pthread_mutex_trylock(&mx.m[0]));
+            benchmark::DoNotOptimize(pthread_mutex_unlock(&mx.m[0]));
+            break;
+          case 2:
+            benchmark::DoNotOptimize(holding.Claim(kLong));
+            break;
+          case 3:
+            benchmark::DoNotOptimize(env.claimer->Claim(names[0], kHolder, kLong));
+            break;
+          default:
+            benchmark::DoNotOptimize(by_name->Claim(names[next++ % names.size()], kHolder, kLong));
+        }
+      }
+      per_op[which] = static_cast<double>(bench::NowNs() - t0) / kBatch;
+    }
+    for (int k = 0; k < kKinds; ++k) samples[k].push_back(per_op[k]);
+    state.SetIterationTime(per_op[2] * 1e-9);
+    ++round;
+  }
+  state.counters["clock_p50_ns"] = bench::Quantile(samples[0], 0.50);
+  state.counters["lock_pair_p50_ns"] = bench::Quantile(samples[1], 0.50);
+  state.counters["holding_p50_ns"] = bench::Quantile(samples[2], 0.50);
+  state.counters["claimer_p50_ns"] = bench::Quantile(samples[3], 0.50);
+  state.counters["by_name_p50_ns"] = bench::Quantile(samples[4], 0.50);
+  state.counters["batch"] = kBatch;
+}
+BENCHMARK(BM_ExtendVsFloor)
+    ->Name("shmlease/Claim/extend_vs_floor")
+    ->UseManualTime()
+    ->Iterations(10000);
+
 #ifdef SHMLEASE_BENCH_REDIS
 // Each Redis benchmark is one round trip per operation over loopback TCP.
 std::unique_ptr<bench::RedisLease> RedisOrSkip(benchmark::State& state) {
