@@ -33,8 +33,9 @@ using internal::SlotView;
 using internal::SortKey;
 
 struct ShmStore::Impl {
-  Impl(std::unique_ptr<internal::Segment> seg, std::int64_t lock_timeout_ns)
-      : segment(std::move(seg)), table(*segment, lock_timeout_ns) {}
+  Impl(std::unique_ptr<internal::Segment> seg, std::int64_t lock_timeout_ns,
+       std::int64_t expiry_spin_ns)
+      : segment(std::move(seg)), table(*segment, lock_timeout_ns, expiry_spin_ns) {}
   std::unique_ptr<internal::Segment> segment;
   internal::Table table;
   // The last sorted order of each kind of listing (see SortMemory): a caller
@@ -170,9 +171,15 @@ std::shared_ptr<ShmStore> OpenStore(
     if (detail) *detail = "lock and init timeouts must be positive";
     return nullptr;
   }
+  if (options.expiry_spin.count() < 0) {
+    ec = Errc::invalid_duration;
+    if (detail) *detail = "expiry_spin must not be negative";
+    return nullptr;
+  }
   auto segment = internal::Segment::Open(options, create, ec, detail);
   if (!segment) return nullptr;
-  auto impl = std::make_unique<ShmStore::Impl>(std::move(segment), options.lock_timeout.count());
+  auto impl = std::make_unique<ShmStore::Impl>(std::move(segment), options.lock_timeout.count(),
+                                               options.expiry_spin.count());
   if (impl->segment->stale_boot()) {
     SHMLEASE_FAULT_POINT("stale-boot-before-reset");
     // Expiries from an earlier boot are on another timeline: re-make the

@@ -104,7 +104,7 @@ class Table::WriteLock {
   Errc failure_ = Errc::invalid;  // Set on every path that leaves locked_ false.
 };
 
-Table::Table(Segment& segment, std::int64_t lock_timeout_ns)
+Table::Table(Segment& segment, std::int64_t lock_timeout_ns, std::int64_t expiry_spin_ns)
     : segment_(segment),
       header_(segment.header()),
       hot_(segment.hot()),
@@ -113,6 +113,7 @@ Table::Table(Segment& segment, std::int64_t lock_timeout_ns)
       capacity_(segment.geometry().capacity),
       fake_clock_(segment.geometry().fake_clock),
       lock_timeout_ns_(lock_timeout_ns),
+      expiry_spin_ns_(expiry_spin_ns),
       mutex_kind_(RobustMutex::ExpectedKind()),
       system_category_(&std::system_category()),
       lease_category_(&lease_category()) {

@@ -71,7 +71,8 @@ using detail::ReadHotHolding;
 inline constexpr std::uint64_t kNoSlot = ~std::uint64_t{0};
 class Table {
  public:
-  Table(Segment& segment, std::int64_t lock_timeout_ns);
+  // expiry_spin_ns: ShmStoreOptions::expiry_spin.
+  Table(Segment& segment, std::int64_t lock_timeout_ns, std::int64_t expiry_spin_ns);
 
   // The table's time: CLOCK_MONOTONIC, or the segment's fake clock.
   std::int64_t Now() const;
@@ -236,6 +237,7 @@ class Table {
   std::uint64_t capacity_;
   bool fake_clock_;
   std::int64_t lock_timeout_ns_;
+  std::int64_t expiry_spin_ns_;
   // RobustMutex::ExpectedKind(), asked once: every lock checks the segment's
   // mutex against it.
   int mutex_kind_;

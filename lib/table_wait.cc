@@ -18,6 +18,18 @@ namespace {
 // wake-up: such a waiter re-checks at least this often.
 constexpr std::int64_t kReadOnlyPollNs = 1'000'000;
 
+// Spins until `deadline` (CLOCK_MONOTONIC), or until `word` moves off `seen`
+// (a write to the slot, or a stop's bump), or `stop` is requested.
+void SpinUntil(const std::atomic<std::uint32_t>& word, std::uint32_t seen, std::int64_t deadline,
+               const std::stop_token& stop) {
+  while (word.load(std::memory_order_acquire) == seen && !stop.stop_requested() &&
+         MonotonicNs() < deadline) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
+}
+
 }  // namespace
 
 std::error_code Table::WaitWhileHeld(const KeyWords& key, std::optional<std::uint64_t> epoch,
@@ -82,6 +94,16 @@ std::error_code Table::WaitWhileHeld(const KeyWords& key, std::optional<std::uin
     announce();
     std::int64_t deadline = v.pin_count > 0 || fake_clock_ ? kNever : v.expiry_ns;
     if (!can_register) deadline = std::min(deadline, MonotonicNs() + kReadOnlyPollNs);
+    // Woken by the timer, a sleeping thread runs only when the scheduler gets
+    // round to it (on a VM, when the host runs the virtual CPU again): tens
+    // of microseconds late typically, milliseconds at times. So a waiter for
+    // an expiry wakes up to expiry_spin before it and spins until it. Not
+    // more than a quarter of what is left: a waiter sleeps again after every
+    // extension it wakes to, and must not spend most of its wait spinning.
+    std::int64_t wake_at = deadline;
+    if (deadline != kNever && deadline == v.expiry_ns && can_register) {
+      wake_at = deadline - std::min(expiry_spin_ns_, std::max<std::int64_t>(deadline - now, 0) / 4);
+    }
     {
       // Runs in the thread that requests the stop: bump and wake, so that a
       // waiter between its check and its sleep does not miss it.
@@ -92,7 +114,9 @@ std::error_code Table::WaitWhileHeld(const KeyWords& key, std::optional<std::uin
           FutexWakeAll(&word);
         }
       });
-      FutexWait(&word, seen, deadline);
+      if (FutexWait(&word, seen, wake_at) == FutexWaitResult::timed_out && wake_at < deadline) {
+        SpinUntil(word, seen, deadline, stop);
+      }
     }
     if (stop.stop_requested()) return Errc::wait_cancelled;
   }

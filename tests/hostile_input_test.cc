@@ -189,6 +189,14 @@ TEST(HostileOptions, BadTimeoutsCapacitiesAndSegmentNames) {
   o.init_timeout = -1s;
   EXPECT_FALSE(ShmStore::OpenOrCreate(o, ec, &detail));
   EXPECT_EQ(ec, Errc::invalid_duration);
+  o = TestOptions(seg.name());
+  o.expiry_spin = -1ns;
+  EXPECT_FALSE(ShmStore::OpenOrCreate(o, ec, &detail));
+  EXPECT_EQ(ec, Errc::invalid_duration);
+  EXPECT_NE(detail.find("expiry_spin"), std::string::npos) << detail;
+  o.expiry_spin = 0ns;  // Allowed: sleep until the expiry itself.
+  EXPECT_TRUE(ShmStore::OpenOrCreate(o, ec, &detail)) << detail;
+  ShmStore::Destroy(seg.name());
   for (std::size_t capacity : {std::size_t{0}, std::numeric_limits<std::size_t>::max()}) {
     o = TestOptions(seg.name(), true, capacity);
     EXPECT_FALSE(ShmStore::OpenOrCreate(o, ec, &detail));

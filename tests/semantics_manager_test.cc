@@ -969,6 +969,40 @@ TEST_F(ManagerSemantics, ClaimerRefusalsBetweenRenewalsTouchNoRememberedHolding)
 
 // Threads share Claimers (Manager hands out one per binding): each thread's
 // claims must act on its own lease, whichever thread last used the memory.
+// A waiter for an expiry wakes before it and spins on the clock until it
+// (ShmStoreOptions::expiry_spin). Given all the spin it can take (a quarter of
+// what is left), it still returns only at the expiry, and an extension made
+// before or while it spins sends it back to sleep until the new one.
+TEST(WaitSpin, AWaiterSpinningBeforeTheExpiryWaitsForTheExtendedOne) {
+  ScopedSegmentName seg;
+  ShmStoreOptions options = TestOptions(seg.name(), /*fake_clock=*/false);
+  options.expiry_spin = 1h;
+  auto store = MustOpen(options);
+  ASSERT_TRUE(store);
+  const Manager manager(store);
+  std::error_code ec;
+  auto claimer = manager.Claimer("ns", "model", ec);
+  ASSERT_FALSE(ec);
+  ASSERT_FALSE(claimer->Claim("lease", "holder", 1s));
+  std::atomic<std::int64_t> extended_expiry{0};
+  BackgroundWait wait(*claimer, "lease", [&] {
+    const std::int64_t until = extended_expiry.load();
+    return until != 0 && MonotonicNowNs() >= until;
+  });
+  ASSERT_TRUE(wait.Started());
+  ASSERT_FALSE(claimer->Claim("lease", "holder", 2s));
+  LeaseMap leases;
+  const Key keys[] = {{"ns", "model", "lease"}};
+  ASSERT_FALSE(store->Leases(&leases, keys));
+  ASSERT_EQ(leases.size(), 1u);
+  extended_expiry = leases.begin()->second.expiry.time_since_epoch().count();
+  auto result = wait.Result();
+  ASSERT_TRUE(result) << "the waiter did not return";
+  EXPECT_FALSE(result->first) << result->first.message();
+  EXPECT_TRUE(result->second) << "the wait returned before the extended expiry";
+  ShmStore::Destroy(seg.name());
+}
+
 TEST(ManagerThreads, ThreadsSharingAClaimerEachExtendTheirOwnLease) {
   ScopedSegmentName seg;
   auto store = MustOpen(TestOptions(seg.name()));
