@@ -440,7 +440,7 @@ def main():
         "Wake-up: A holds, B blocks (shmlease: `WaitUntilExpired`; locks: a blocking acquire) "
         "and reports through a pipe that it is about to; A sleeps 200 µs so that B is asleep, "
         "reads the clock, releases; B reads the clock when its call returns. Expiry: A claims "
-        "for 2–3 ms and reads the expiry with `ShmStore::Leases`; B waits; lateness = B's "
+        "for 10–15 ms and reads the expiry with `ShmStore::Leases`; B waits; lateness = B's "
         "return − expiry. Failover: A holds (a 50 ms lease where the peer has expiry) and is "
         "SIGKILLed 1–13.5 ms after B started waiting (trials whose lease ran out before the kill, possible on a loaded machine, are dropped and counted); the figure is the kill to B holding the "
         "lease, and for leases the time beyond expiry. Contention: N processes loop "

@@ -37,7 +37,8 @@ BackgroundWait::~BackgroundWait() {
 }
 
 std::error_code RunUnlessSignalled(const BackgroundWait::Wait& op, const SignalFd& signals,
-                                   int* signo, WithoutThread without_thread) {
+                                   int* signo, WithoutThread without_thread,
+                                   std::chrono::milliseconds grace) {
   *signo = 0;
   BackgroundWait call(op);
   if (call.error()) {
@@ -50,6 +51,10 @@ std::error_code RunUnlessSignalled(const BackgroundWait::Wait& op, const SignalF
     while (*signo == 0 && signals.Read(&info)) {
       if (info.ssi_signo != SIGCHLD) *signo = static_cast<int>(info.ssi_signo);
     }
+  }
+  if (!call.finished() && grace.count() > 0) {
+    pollfd done = {call.fd(), POLLIN, 0};
+    poll(&done, 1, static_cast<int>(grace.count()));  // An EINTR only shortens the grace.
   }
   if (!call.finished()) {
     call.RequestStop();

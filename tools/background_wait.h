@@ -6,6 +6,7 @@
 #define SHMLEASE_TOOLS_BACKGROUND_WAIT_H_
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <stop_token>
 #include <system_error>
@@ -50,15 +51,19 @@ class BackgroundWait {
 // acted on at once even while `op` waits for the writers' lock, which a
 // stopped process may hold for the whole lock timeout. Returns what `op`
 // returned. When a signal other than SIGCHLD arrives first, sets *signo,
-// asks `op` to stop and waits for it: the result then says whether `op`
-// still took effect (success) or not (Errc::aborted, wait_cancelled).
+// gives `op` up to `grace` to finish, then asks it to stop and waits for it:
+// the result says whether `op` took effect (success) or not (Errc::aborted,
+// wait_cancelled). A grace lets an `op` that was not waiting at all (the
+// lock was free; a stop requested before it reached the lock would abort
+// it without trying) finish as if no signal had come.
 // Without a thread to be had: kRunHere runs `op` in the caller's thread
 // (for an `op` bounded by the lock timeout; signals wait for it), kFail
 // returns why no thread could be started (for an `op` that may wait for
 // ever, which nothing could then interrupt).
 enum class WithoutThread { kRunHere, kFail };
 std::error_code RunUnlessSignalled(const BackgroundWait::Wait& op, const SignalFd& signals,
-                                   int* signo, WithoutThread without_thread);
+                                   int* signo, WithoutThread without_thread,
+                                   std::chrono::milliseconds grace);
 
 }  // namespace shmlease::cli
 

@@ -35,6 +35,11 @@ struct RunArgs {
   std::vector<std::string> command;
 };
 
+// How long a claim or a revoke may still finish after a signal came: one
+// that is not waiting for a stuck lock takes microseconds, and should take
+// effect (a revoke interrupted for nothing would leave the lease held).
+constexpr std::chrono::milliseconds kLockGrace{100};
+
 int RunRun(const GlobalOptions& options, const RunArgs& args) {
   // An ignored SIGCHLD (inherited through exec) makes the kernel reap CMD
   // itself, and its exit status would be lost; CMD gets the default too.
@@ -68,7 +73,7 @@ int RunRun(const GlobalOptions& options, const RunArgs& args) {
         [&](std::stop_token stop) {
           return store.ClaimOrExtendLease(key, request, &current, std::move(stop));
         },
-        signals, &signo, WithoutThread::kRunHere);
+        signals, &signo, WithoutThread::kRunHere, kLockGrace);
     if (signo != 0) {
       // Claimed all the same (the lock came as the signal did): give it back.
       if (!ec) store.RevokeLease(key, args.holder);
@@ -84,7 +89,7 @@ int RunRun(const GlobalOptions& options, const RunArgs& args) {
     }
     ec = RunUnlessSignalled(
         [&](std::stop_token stop) { return store.WaitUntilFree(key, std::move(stop)); }, signals,
-        &signo, WithoutThread::kFail);
+        &signo, WithoutThread::kFail, std::chrono::milliseconds(0));
     if (signo != 0) return 128 + signo;
     if (ec && ec != Errc::wait_cancelled) return Report("cannot wait for " + LeaseName(key), ec);
     // Free: someone else may claim first, and then this waits again.
@@ -150,7 +155,7 @@ int RunRun(const GlobalOptions& options, const RunArgs& args) {
   int signo = 0;
   const std::error_code revoked = RunUnlessSignalled(
       [&](std::stop_token stop) { return store.RevokeLease(key, args.holder, std::move(stop)); },
-      signals, &signo, WithoutThread::kRunHere);
+      signals, &signo, WithoutThread::kRunHere, kLockGrace);
   if (revoked && revoked != Errc::invalid) {
     Report("cannot give up " + LeaseName(key) + "; it runs out in at most " +
                FormatDuration(args.duration),

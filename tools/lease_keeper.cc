@@ -24,6 +24,13 @@ namespace {
 // is retried, at most; a refusal is final and is never retried.
 constexpr std::chrono::milliseconds kRetryPause{50};
 
+// An extension under way this long is waiting for the lock, which a live
+// writer holds for well under a microsecond. One under way for less may not
+// have reached the lock yet: asked to stop then, it would give up without
+// trying (a stop requested before an operation starts aborts it), and run
+// would take a free lock for a stuck one.
+constexpr std::chrono::milliseconds kExtensionGrace{50};
+
 timespec ToTimespec(std::chrono::nanoseconds d) {
   d = std::max(d, std::chrono::nanoseconds(0));
   return timespec{static_cast<time_t>(d.count() / 1'000'000'000),
@@ -47,8 +54,12 @@ bool GroupAlive(pid_t pgid) { return kill(-pgid, 0) == 0 || errno == EPERM; }
 // the caller then continues the child (ContinueChild) or, if the lease was
 // lost meanwhile, has it terminated before it runs on. A child stopped
 // otherwise (SIGSTOP from elsewhere) is left to whoever stopped it: false.
-bool StopWithChild(int terminal, pid_t group) {
+// `before_stop` runs first: SIGTSTP stops every thread of run, and none may
+// be stopped holding the table's lock.
+template <typename BeforeStop>
+bool StopWithChild(int terminal, pid_t group, BeforeStop before_stop) {
   if (terminal < 0 || tcgetpgrp(terminal) != group) return false;
+  before_stop();
   SetForegroundGroup(terminal, getpgrp());
   kill(0, SIGTSTP);  // Returns once run's group is continued.
   return true;
@@ -113,7 +124,7 @@ class PendingExtension {
 }  // namespace
 
 std::string WhyLost(const ShmStore& store, const Key& key, const std::string& holder,
-                    std::uint64_t epoch, Clock::time_point held_until) {
+                    std::uint64_t epoch, Clock::time_point held_until, bool lock_blocked) {
   LeaseMap leases;
   const Key keys[] = {key};
   if (!store.Leases(&leases, keys) && !leases.empty()) {
@@ -125,7 +136,10 @@ std::string WhyLost(const ShmStore& store, const Key& key, const std::string& ho
     }
   }
   if (store.Now() >= held_until) {
-    return "it ran out before it could be extended (was shmlease run stopped or starved?)";
+    return lock_blocked ? "it ran out while its extension waited for the table's lock (a process "
+                          "stopped in the middle of a write holds it)"
+                        : "it ran out before it could be extended (was shmlease run stopped or "
+                          "starved?)";
   }
   return "it was revoked (it is no longer held by '" + holder + "')";
 }
@@ -170,7 +184,8 @@ KeeperOutcome KeepLeaseWhileRunning(ShmStore& store, const KeeperPlan& plan, pid
   };
   // The holding is gone (revoked, taken over, run out): say which.
   auto lose_holding = [&](const std::string& prefix = "") {
-    lose(prefix + WhyLost(store, plan.key, plan.holder, plan.epoch, held_until));
+    const bool lock_blocked = extension.has_value() || static_cast<bool>(extension_failure);
+    lose(prefix + WhyLost(store, plan.key, plan.holder, plan.epoch, held_until, lock_blocked));
   };
   // Learns of a revocation (or a takeover) the moment it happens, not at the
   // next extension, up to a third of the duration later: a `run --wait`
@@ -194,7 +209,14 @@ KeeperOutcome KeepLeaseWhileRunning(ShmStore& store, const KeeperPlan& plan, pid
       int status = 0;
       pid_t reaped = waitpid(child, &status, WNOHANG | WUNTRACED);
       if (reaped == child && WIFSTOPPED(status)) {
-        if (StopWithChild(plan.terminal, group)) {
+        const auto drop_extension = [&] {
+          if (!extension) return;
+          // Its thread must not be stopped inside the lock. Whatever it did
+          // is dropped: held_until stays what was last confirmed.
+          extension->RequestStop();
+          extension.reset();
+        };
+        if (StopWithChild(plan.terminal, group, drop_extension)) {
           // Nothing extended the lease while run was stopped. If it is no
           // longer the child's, the child gets SIGTERM before it runs on.
           if (!outcome.lease_lost && store.Now() < held_until &&
@@ -270,7 +292,10 @@ KeeperOutcome KeepLeaseWhileRunning(ShmStore& store, const KeeperPlan& plan, pid
     const Clock::time_point stop_by = held_until - plan.kill_after;
     const bool stop_extension_at_stop_by =
         extension && !extension_stopped && stop_by > extension->asked_at();
-    if (stop_extension_at_stop_by && store.Now() >= stop_by) {
+    const Clock::time_point stop_extension_at =
+        stop_extension_at_stop_by ? std::max(stop_by, extension->asked_at() + kExtensionGrace)
+                                  : Clock::time_point::max();
+    if (stop_extension_at_stop_by && store.Now() >= stop_extension_at) {
       extension->RequestStop();
       extension_stopped = true;
     }
@@ -295,9 +320,8 @@ KeeperOutcome KeepLeaseWhileRunning(ShmStore& store, const KeeperPlan& plan, pid
 
     Clock::time_point wake = Clock::time_point::max();
     if (!outcome.lease_lost) wake = extension ? held_until : std::min(next_extension, held_until);
-    if (!outcome.lease_lost && (extension_failure || stop_extension_at_stop_by)) {
-      wake = std::min(wake, stop_by);
-    }
+    if (!outcome.lease_lost && extension_failure) wake = std::min(wake, stop_by);
+    if (!outcome.lease_lost && stop_extension_at_stop_by) wake = std::min(wake, stop_extension_at);
     if (terminating && !killed) wake = std::min(wake, kill_at);
     if (child_ended) wake = std::min(wake, store.Now() + kGroupPoll);
     pollfd fds[3] = {{signals.fd(), POLLIN, 0}};

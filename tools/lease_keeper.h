@@ -44,9 +44,10 @@ struct KeeperOutcome {
 };
 
 // Why `holder` no longer has the holding of `epoch` at `now`, for a message:
-// it ran out (now is past held_until), or it was revoked or taken over.
+// it ran out (now is past held_until; `lock_blocked`: while an extension
+// waited for, or had failed on, the table's lock), or it was revoked or taken over.
 std::string WhyLost(const ShmStore& store, const Key& key, const std::string& holder,
-                    std::uint64_t epoch, Clock::time_point held_until);
+                    std::uint64_t epoch, Clock::time_point held_until, bool lock_blocked = false);
 
 // `child` leads its own process group (StartChild); everything below is done
 // to the whole group. Runs until `child` has ended and nothing is left in its

@@ -11,7 +11,14 @@ SignalFd::SignalFd(std::initializer_list<int> signals) {
   sigemptyset(&original_mask_);
   sigset_t set;
   sigemptyset(&set);
-  for (int sig : signals) sigaddset(&set, sig);
+  for (int sig : signals) {
+    // Ignored already (nohup, a script's background job): left ignored, as
+    // the one who started this process asked. Blocked and read here, it
+    // would be acted on all the same.
+    struct sigaction current {};
+    if (sigaction(sig, nullptr, &current) == 0 && current.sa_handler == SIG_IGN) continue;
+    sigaddset(&set, sig);
+  }
   if (int err = pthread_sigmask(SIG_BLOCK, &set, &original_mask_); err != 0) {
     error_ = std::error_code(err, std::system_category());
     return;

@@ -16,8 +16,9 @@ namespace shmlease::cli {
 class SignalFd {
  public:
   // Blocks `signals` in the calling thread and delivers them through fd()
-  // instead. Create it before starting any thread: threads inherit the mask,
-  // and a thread with the signals unblocked would receive them the old way.
+  // instead; not those that are ignored already (nohup): they stay ignored. Create it before
+  // starting any thread: threads inherit the mask, and a thread with the signals unblocked would
+  // receive them the old way.
   explicit SignalFd(std::initializer_list<int> signals);
   // Leaves the signals blocked: one that arrived after the last Read() would
   // otherwise kill a process that is about to exit with its command's status.
