@@ -101,7 +101,7 @@ std::error_code Table::WaitWhileHeld(const KeyWords& key, std::optional<std::uin
     // more than a quarter of what is left: a waiter sleeps again after every
     // extension it wakes to, and must not spend most of its wait spinning.
     std::int64_t wake_at = deadline;
-    if (deadline != kNever && deadline == v.expiry_ns && can_register) {
+    if (can_register && deadline != kNever) {  // Then the deadline is the expiry.
       wake_at = deadline - std::min(expiry_spin_ns_, std::max<std::int64_t>(deadline - now, 0) / 4);
     }
     {

@@ -34,18 +34,6 @@ using testing::ToolProcess;
 using testing::ToolResult;
 
 // Suites are named cli_* so that `ctest -R cli` selects the command's tests.
-class cli_Run : public ::testing::Test {
- public:
-  std::vector<std::string> Args(std::vector<std::string> args) const {
-    args.insert(args.begin(), {"--segment", segment_.name()});
-    return args;
-  }
-  ToolResult Run(std::vector<std::string> args) { return RunTool(Args(std::move(args))); }
-
- protected:
-  ScopedSegmentName segment_;
-};
-
 bool Contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
@@ -55,6 +43,41 @@ bool Contains(const std::string& text, const std::string& part) {
 std::string LoopingCommand(const std::string& on_term) {
   return "trap '" + on_term + "' TERM; echo ready; while :; do sleep 0.02; done";
 }
+
+class cli_Run : public ::testing::Test {
+ public:
+  std::vector<std::string> Args(std::vector<std::string> args) const {
+    args.insert(args.begin(), {"--segment", segment_.name()});
+    return args;
+  }
+  ToolResult Run(std::vector<std::string> args) { return RunTool(Args(std::move(args))); }
+
+  // A process stops while it holds the table's lock, after run claimed a 6 s
+  // lease (--kill-after 2s, and `options` given to run): the command gets
+  // SIGTERM while the lease still holds (read without the lock), and run
+  // exits 1 saying the lease could not be extended.
+  void ExpectAStuckLockStopsTheCommandInTime(const std::vector<std::string>& options) {
+    std::vector<std::string> args = {"run",   "db", "--holder",     "keeper",
+                                     "--for", "6s", "--kill-after", "2s"};
+    args.insert(args.end(), options.begin(), options.end());
+    args.insert(args.end(), {"--", "sh", "-c", LoopingCommand("echo got-TERM; exit 0")});
+    ToolProcess run(Args(args));
+    ASSERT_EQ(run.ReadLine(), "ready") << run.err();
+    auto stuck = testing::StartStuckWriter(segment_.name());
+    ASSERT_FALSE(HasFailure());
+    EXPECT_EQ(run.ReadLine(), "got-TERM") << run.err();
+    EXPECT_EQ(Run({"check", "db", "--holder", "keeper"}).code, 0)
+        << "the command was stopped only once the lease had run out";
+    EXPECT_EQ(run.ExitCode(), 1) << run.err();
+    EXPECT_TRUE(Contains(run.err(), "could not be extended (lease operation timed out)"))
+        << run.err();
+    kill(stuck->pid(), SIGCONT);
+    EXPECT_TRUE(testing::ExitedZero(stuck->Wait()));
+  }
+
+ protected:
+  ScopedSegmentName segment_;
+};
 
 TEST_F(cli_Run, ExitsWithTheCommandsStatusAndGivesTheLeaseUp) {
   ToolResult r = Run({"run", "db", "--holder", "h1", "--for", "1h", "--", "sh", "-c",
@@ -237,42 +260,69 @@ TEST_F(cli_Run, TakenOverWhileRunningStopsTheCommandAndLeavesTheNewHolding) {
       << "run gave up a holding that was not its command's";
 }
 
-// Started with SIGCHLD ignored (it survives exec), run would have the
-// kernel reap its command and lose the status.
-// run watches its lease from a thread of its own; when none can be made
-// (RLIMIT_NPROC, a pids cgroup), it runs on without the watch, finding a
-// loss at its extensions as before. Here the limit leaves room for run, its
-// guardian and its command, and not for the thread: the command, once ended,
-// counts until run reaps it, which it does only after starting the watch.
-// Made as an unused uid, so that no other process counts against the limit.
-TEST_F(cli_Run, RunsOnWithoutItsWatchWhenNoThreadCanBeMade) {
-  if (geteuid() != 0) GTEST_SKIP() << "needs root to run the command as another user";
-  ScopedTempDir dir;
-  ASSERT_EQ(chmod(dir.path().c_str(), 0777), 0);
+// Runs the tool with `args` as an unused uid (so that no other process
+// counts against its limit) under RLIMIT_NPROC `processes`. Returns the
+// wait status (exit 120: the set-up failed).
+int RunAsAnotherUserWithProcessLimit(const std::vector<std::string>& args, rlim_t processes) {
   const uid_t uid = 40000 + static_cast<uid_t>(getpid() % 20000);
   // LeakSanitizer checks at exit from a thread of its own: not to be had here.
   const char* asan = std::getenv("ASAN_OPTIONS");
   const std::string asan_before = asan != nullptr ? asan : "";
   setenv("ASAN_OPTIONS",
          (asan_before + (asan_before.empty() ? "" : ":") + "detect_leaks=0").c_str(), 1);
-  const int status = testing::RunToolWith(
-      {"--segment", dir.path() + "/segment", "run", "db", "--for", "1h", "--", "sh", "-c",
-       "exit 3"},
-      [uid] {
-        const rlimit three{3, 3};
-        if (setgid(uid) != 0 || setuid(uid) != 0 || setrlimit(RLIMIT_NPROC, &three) != 0) {
-          _exit(120);
-        }
-      });
+  const int status = testing::RunToolWith(args, [uid, processes] {
+    const rlimit limit{processes, processes};
+    if (setgid(uid) != 0 || setuid(uid) != 0 || setrlimit(RLIMIT_NPROC, &limit) != 0) _exit(120);
+  });
   if (asan != nullptr) {
     setenv("ASAN_OPTIONS", asan_before.c_str(), 1);
   } else {
     unsetenv("ASAN_OPTIONS");
   }
-  ASSERT_TRUE(WIFEXITED(status)) << testing::DescribeStatus(status);
-  EXPECT_EQ(WEXITSTATUS(status), 3);
+  return status;
 }
 
+// run watches its lease, and extends it, from threads of its own; when none
+// can be made (RLIMIT_NPROC, a pids cgroup), it runs on without the watch,
+// finding a loss at its extensions, which it then makes in its own thread,
+// as before. Here the limit leaves room for run, its guardian and its
+// command, and not for a thread; the 900 ms lease is extended twice while
+// the command runs, and a failed extension would end it early (exit 1).
+TEST_F(cli_Run, RunsOnWithoutItsThreadsWhenNoneCanBeMade) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to run the command as another user";
+  ScopedTempDir dir;
+  ASSERT_EQ(chmod(dir.path().c_str(), 0777), 0);
+  const int status =
+      RunAsAnotherUserWithProcessLimit({"--segment", dir.path() + "/segment", "run", "db", "--for",
+                                        "900ms", "--", "sh", "-c", "exec sleep 0.7"},
+                                       3);
+  ASSERT_TRUE(WIFEXITED(status)) << testing::DescribeStatus(status);
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+// run --wait waits in a thread, so that signals can end the wait; without a
+// thread nothing could, so it refuses to wait, saying why, and never starts
+// the command.
+TEST_F(cli_Run, WaitRefusesWhenNoThreadCanBeMade) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to run the command as another user";
+  ScopedTempDir dir;
+  ASSERT_EQ(chmod(dir.path().c_str(), 0777), 0);
+  const std::string segment = dir.path() + "/segment";
+  int status = RunAsAnotherUserWithProcessLimit(
+      {"--segment", segment, "claim", "db", "--holder", "first", "--for", "1h"}, 100);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << testing::DescribeStatus(status);
+  const std::string ran = dir.path() + "/ran";
+  status =
+      RunAsAnotherUserWithProcessLimit({"--segment", segment, "run", "db", "--holder", "second",
+                                        "--for", "1h", "--wait", "--", "sh", "-c", "touch " + ran},
+                                       1);
+  ASSERT_TRUE(WIFEXITED(status)) << testing::DescribeStatus(status);
+  EXPECT_EQ(WEXITSTATUS(status), 3);
+  EXPECT_FALSE(std::filesystem::exists(ran)) << "the command ran";
+}
+
+// Started with SIGCHLD ignored (it survives exec), run would have the
+// kernel reap its command and lose the status.
 TEST_F(cli_Run, ExitStatusSurvivesAnIgnoredSigchld) {
   const int status =
       testing::RunToolWith(Args({"run", "db", "--for", "1h", "--", "sh", "-c", "exit 7"}),
@@ -288,19 +338,7 @@ TEST_F(cli_Run, ExitStatusSurvivesAnIgnoredSigchld) {
 // lease still holds, read without the lock. A 6 s lease is first extended at
 // 2 s; each try waits 2 s for the lock; SIGTERM comes at about 4 s.
 TEST_F(cli_Run, ExtensionsBlockedByAStuckLockStopTheCommandBeforeTheLeaseRunsOut) {
-  ToolProcess run(Args({"run", "db", "--holder", "keeper", "--for", "6s", "--kill-after", "2s",
-                        "--", "sh", "-c", LoopingCommand("echo got-TERM; exit 0")}));
-  ASSERT_EQ(run.ReadLine(), "ready") << run.err();
-  auto stuck = testing::StartStuckWriter(segment_.name());
-  ASSERT_FALSE(HasFailure());
-  EXPECT_EQ(run.ReadLine(), "got-TERM") << run.err();
-  EXPECT_EQ(Run({"check", "db", "--holder", "keeper"}).code, 0)
-      << "the command was stopped only once the lease had run out";
-  EXPECT_EQ(run.ExitCode(), 1) << run.err();
-  EXPECT_TRUE(Contains(run.err(), "could not be extended (lease operation timed out)"))
-      << run.err();
-  kill(stuck->pid(), SIGCONT);
-  EXPECT_TRUE(testing::ExitedZero(stuck->Wait()));
+  ExpectAStuckLockStopsTheCommandInTime({});
 }
 
 // The same with a lock timeout far longer than the lease (--lock-timeout
@@ -308,20 +346,7 @@ TEST_F(cli_Run, ExtensionsBlockedByAStuckLockStopTheCommandBeforeTheLeaseRunsOut
 // command would be stopped only after the lease had run out, an hour late.
 // run gives the extension up when the command must be told to stop.
 TEST_F(cli_Run, AnExtensionWaitingLongForAStuckLockIsGivenUpInTime) {
-  ToolProcess run(
-      Args({"run", "db", "--holder", "keeper", "--for", "6s", "--kill-after", "2s",
-            "--lock-timeout", "1h", "--", "sh", "-c", LoopingCommand("echo got-TERM; exit 0")}));
-  ASSERT_EQ(run.ReadLine(), "ready") << run.err();
-  auto stuck = testing::StartStuckWriter(segment_.name());
-  ASSERT_FALSE(HasFailure());
-  EXPECT_EQ(run.ReadLine(), "got-TERM") << run.err();
-  EXPECT_EQ(Run({"check", "db", "--holder", "keeper"}).code, 0)
-      << "the command was stopped only once the lease had run out";
-  EXPECT_EQ(run.ExitCode(), 1) << run.err();
-  EXPECT_TRUE(Contains(run.err(), "could not be extended (lease operation timed out)"))
-      << run.err();
-  kill(stuck->pid(), SIGCONT);
-  EXPECT_TRUE(testing::ExitedZero(stuck->Wait()));
+  ExpectAStuckLockStopsTheCommandInTime({"--lock-timeout", "1h"});
 }
 
 // An extension asked for just before the moment the command must be told to

@@ -102,8 +102,10 @@ class PendingExtension {
   int fd() const { return ran_here_ ? -1 : call_.fd(); }
   // An extension still waiting for the lock then returns Errc::aborted.
   void RequestStop() {
+    stop_requested_ = true;
     if (!ran_here_) call_.RequestStop();
   }
+  bool stop_requested() const { return stop_requested_; }
 
  private:
   static std::error_code Extend(ShmStore& store, const KeeperPlan& plan, std::stop_token stop,
@@ -117,6 +119,7 @@ class PendingExtension {
   Clock::time_point asked_at_;
   std::uint64_t epoch_ = 0;
   bool ran_here_ = false;
+  bool stop_requested_ = false;
   std::error_code result_here_;
   BackgroundWait call_;  // Last: its thread starts once the members it writes exist.
 };
@@ -175,7 +178,6 @@ KeeperOutcome KeepLeaseWhileRunning(ShmStore& store, const KeeperPlan& plan, pid
   };
   // The extension in flight, if any.
   std::optional<PendingExtension> extension;
-  bool extension_stopped = false;  // It was asked to stop (see stop_by below).
   auto lose = [&](std::string why) {
     outcome.lease_lost = true;
     outcome.lost_because = std::move(why);
@@ -258,7 +260,6 @@ KeeperOutcome KeepLeaseWhileRunning(ShmStore& store, const KeeperPlan& plan, pid
     }
     if (!outcome.lease_lost && !extension && store.Now() >= next_extension) {
       extension.emplace(store, plan, store.Now());
-      extension_stopped = false;
     }
     if (extension && extension->finished()) {
       const std::error_code ec = extension->result();
@@ -291,13 +292,12 @@ KeeperOutcome KeepLeaseWhileRunning(ShmStore& store, const KeeperPlan& plan, pid
     // whole lock timeout, and the lease's end (below) as the last word.
     const Clock::time_point stop_by = held_until - plan.kill_after;
     const bool stop_extension_at_stop_by =
-        extension && !extension_stopped && stop_by > extension->asked_at();
+        extension && !extension->stop_requested() && stop_by > extension->asked_at();
     const Clock::time_point stop_extension_at =
         stop_extension_at_stop_by ? std::max(stop_by, extension->asked_at() + kExtensionGrace)
                                   : Clock::time_point::max();
     if (stop_extension_at_stop_by && store.Now() >= stop_extension_at) {
       extension->RequestStop();
-      extension_stopped = true;
     }
     // While extensions fail, the command is stopped in time to be gone when
     // the lease runs out, not kill_after later: SIGTERM kill_after before the
