@@ -98,7 +98,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     options.read_only = read_only;
     options.capacity = 2;  // If it gets created (an empty or all-zero input).
     options.trust_any_owner = true;
-    // A planted mutex may look taken: give up quickly rather than slow the fuzzer.
+    // A planted lock word may name a live-looking owner: give up quickly rather than slow the fuzzer.
     options.lock_timeout = 5ms;
     options.init_timeout = 50ms;
     std::error_code ec;

@@ -58,6 +58,8 @@ class LeaseCategory final : public std::error_category {
         return "no space left for the lease segment";
       case Errc::read_only:
         return "lease store opened read-only";
+      case Errc::too_many_writers:
+        return "too many processes write the lease segment at once: every writer seat is taken";
     }
     return "unknown shmlease error " + std::to_string(value);
   }

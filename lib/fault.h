@@ -16,19 +16,19 @@ namespace shmlease::internal {
 // Every crash point, in one place: tests iterate this list, and a fault-hook
 // build aborts at a point whose name is missing here, so the two cannot drift.
 inline constexpr const char* kFaultPoints[] = {
-    // Segment::Initialise (the creator holds the segment's flock, no mutex yet).
+    // Segment::Initialise (the creator holds the segment's flock; nobody can lock yet).
     "init-begin",         // Entered: counts initialisations.
     "init-sized",         // After ftruncate and posix_fallocate.
-    "init-header",        // After the header fields, before the mutex is initialised.
+    "init-header",        // After the header fields, before the rest of the header.
     "init-before-magic",  // Everything but the magic is written.
     // Opening a segment left by an earlier boot: it saw the old boot id and let
     // go of the flock, to take it exclusively (nothing held) ...
     "stale-boot-seen",
     // ... then, holding it exclusively, before it re-made the lock and cleared the holders.
     "stale-boot-before-reset",
-    // Writers, with the robust mutex held.
+    // Writers, with the writers' lock held.
     "lock-acquired",         // Locked (and recovered, if needed); nothing written yet.
-    "recovered",             // A dead owner's journal replayed, mutex not yet consistent.
+    "recovered",             // Taken over from a dead owner, its journal replayed.
     "journal-partial",       // Inside the journal write: fields written, names not.
     "journal-written",       // The whole record written, not committed.
     "journal-committed",     // Between commit and apply.

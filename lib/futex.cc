@@ -17,7 +17,7 @@ static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t));
 static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
 
 FutexWaitResult FutexWait(std::atomic<std::uint32_t>* word, std::uint32_t expected,
-                          std::int64_t deadline_ns) noexcept {
+                          std::int64_t deadline_ns, bool precise) noexcept {
   timespec abs{};
   timespec* timeout = nullptr;
   if (deadline_ns != kNever) {
@@ -30,7 +30,7 @@ FutexWaitResult FutexWait(std::atomic<std::uint32_t>* word, std::uint32_t expect
   // A deadline here is a lease's expiry, and a waiter returning late is a
   // later failover: the thread's timer slack (50 us by default) would delay
   // every timed-out wait by that much. Made 1 ns for the sleep, then restored.
-  const int slack = timeout != nullptr ? prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0) : -1;
+  const int slack = timeout != nullptr && precise ? prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0) : -1;
   if (slack > 1) prctl(PR_SET_TIMERSLACK, 1, 0, 0, 0);
   long rc = syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT_BITSET, expected,
                     timeout, nullptr, FUTEX_BITSET_MATCH_ANY);
@@ -50,6 +50,10 @@ FutexWaitResult FutexWait(std::atomic<std::uint32_t>* word, std::uint32_t expect
 void FutexWakeAll(std::atomic<std::uint32_t>* word) noexcept {
   syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAKE, INT_MAX, nullptr, nullptr,
           0);
+}
+
+void FutexWakeOne(std::atomic<std::uint32_t>* word) noexcept {
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAKE, 1, nullptr, nullptr, 0);
 }
 
 }  // namespace shmlease::internal

@@ -11,12 +11,16 @@ namespace shmlease::internal {
 enum class FutexWaitResult { woken, value_changed, timed_out, interrupted };
 
 // Sleeps while *word == expected, until woken or until CLOCK_MONOTONIC
-// reaches deadline_ns (kNever: no deadline).
+// reaches deadline_ns (kNever: no deadline). `precise`: return as close to
+// the deadline as the kernel can (a lease's expiry), at the price of two
+// prctl calls; otherwise the thread's timer slack applies (a lock's slices).
 FutexWaitResult FutexWait(std::atomic<std::uint32_t>* word, std::uint32_t expected,
-                          std::int64_t deadline_ns) noexcept;
+                          std::int64_t deadline_ns, bool precise = true) noexcept;
 
 // Wakes every process sleeping on *word.
 void FutexWakeAll(std::atomic<std::uint32_t>* word) noexcept;
+// Wakes one of them.
+void FutexWakeOne(std::atomic<std::uint32_t>* word) noexcept;
 
 }  // namespace shmlease::internal
 

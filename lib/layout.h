@@ -4,18 +4,17 @@
 // time and recorded in the header, so a segment built by another layout is
 // refused instead of misread.
 //
-// Segment = [SegmentHeader, 4 KiB] [SlotHot x slot_count] [SlotCold x slot_count]
+// Segment = [SegmentHeader: 4 KiB of fields, then the writer seats]
+//           [SlotHot x slot_count] [SlotCold x slot_count]
 //
 // Ownership rules, used in the comments below:
-//   "W"  written only by the holder of the header's robust mutex;
+//   "W"  written only by the holder of the writers' lock (writers_lock.h);
 //   "R*" may be read without the mutex, under the slot's seqlock;
 //   "A"  a lone atomic any process may touch (statistics, futex words).
 // Everything read from here is data from another process: indexes and counts
 // are bound-checked before use.
 #ifndef SHMLEASE_LIB_LAYOUT_H_
 #define SHMLEASE_LIB_LAYOUT_H_
-
-#include <pthread.h>
 
 #include <atomic>
 #include <cstddef>
@@ -28,14 +27,20 @@
 namespace shmlease::internal {
 
 inline constexpr std::uint64_t kMagic = 0x455341454C4D4853ULL;  // "SHMLEASE", little-endian.
+// 4: the writers' lock is a futex word naming a writer seat, whose owner's
+//    liveness the kernel keeps (an OFD lock); 3 held a glibc robust mutex,
+//    whose list pointers a co-writer could aim.
 // 3: a waiter marks the futex word it sleeps on (wake_word.h); 2 counted
 //    waiters beside it, and a writer of either layout would miss the other's
 //    waiters.
 // 2: keys placed by the pairwise multiply hash (HashKey); 1 used a serial chain.
-inline constexpr std::uint32_t kLayoutVersion = 3;
+inline constexpr std::uint32_t kLayoutVersion = 4;
 static_assert(kLayoutVersion == detail::kHotLineLayout,
               "the inline check's header must describe this layout");
-inline constexpr std::size_t kHeaderBytes = 4096;
+// Writing processes (each open writable store is one) that can use a segment
+// at once: one seat each (writer_seat.h).
+inline constexpr std::uint32_t kMaxWriterSeats = 4096;
+inline constexpr std::size_t kHeaderFieldBytes = 4096;
 inline constexpr std::size_t kNameWords = kMaxNameLength / 8;
 inline constexpr std::size_t kMaxCapacity = std::size_t{1} << 26;  // 64M leases.
 
@@ -91,6 +96,19 @@ struct Statistics {  // A: relaxed counters, not journaled (may miss one op arou
   std::atomic<std::uint64_t> lock_timeouts;
 };
 
+// One writer's seat. Its owner holds an fcntl OFD write lock on byte
+// kSeatLockBase + index of the segment file (writer_seat.h): the kernel drops
+// it when the owner's process is gone, which is how others learn of a death.
+// The fields say who took the seat last; they are only ever written by that
+// process, under its OFD lock, and read by others as hints (stat, fsck).
+struct WriterSeat {
+  // Bumped by each process that takes the seat, before it uses it: a lock
+  // word naming an older generation names a process that has left the seat.
+  std::atomic<std::uint32_t> generation;
+  std::atomic<std::uint32_t> pid;     // In the owner's own PID namespace.
+  std::atomic<std::uint64_t> pid_ns;  // Inode of the owner's /proc/self/ns/pid.
+};
+
 struct SegmentHeader {
   // Written last by the initialiser (release); kMagic means "ready".
   std::atomic<std::uint64_t> magic;
@@ -114,30 +132,44 @@ struct SegmentHeader {
   std::atomic<std::uint32_t> clock_word;
   std::uint32_t reserved1;
   char boot_id[40];                   // W: /proc/sys/kernel/random/boot_id at last use.
-  alignas(64) pthread_mutex_t mutex;  // The writers' robust mutex.
+  // A: the writers' lock (writers_lock.h): 0 when free, else the owner's
+  // seat word (seat index and generation), with kLockWaiters set by a writer
+  // that sleeps on it. Changed only by compare-and-swap, except by its owner.
+  alignas(64) std::atomic<std::uint32_t> lock_word;
+  std::uint32_t reserved2;
+  // W: when the lock's owner took it, on the table's clock (its first clock
+  // read under the lock; 0 before any). Read by stat, as a hint.
+  std::int64_t lock_since_ns;
   // Written under the lock, read without it by statistics, fsck and the
   // listing's size hint: always through RelaxedLoad/RelaxedStore.
   alignas(64) std::uint64_t last_epoch;  // W: the last fencing epoch handed out.
   std::uint64_t used;                    // W: slots with kOccupied set.
   Statistics stats;
   alignas(64) Journal journal;
+  alignas(kHeaderFieldBytes) WriterSeat seats[kMaxWriterSeats];
 };
+inline constexpr std::size_t kHeaderBytes = sizeof(SegmentHeader);
 
 // Plain words of the header that a lock holder writes while others read
 // them: accessed atomically on both sides (a word-sized relaxed access is a
 // plain move on x86), so that there is no data race in C++ terms.
-inline std::uint64_t RelaxedLoad(const std::uint64_t& word) noexcept {
-  return std::atomic_ref<std::uint64_t>(const_cast<std::uint64_t&>(word))
-      .load(std::memory_order_relaxed);
+template <typename Word>
+inline Word RelaxedLoad(const Word& word) noexcept {
+  return std::atomic_ref<Word>(const_cast<Word&>(word)).load(std::memory_order_relaxed);
 }
-inline void RelaxedStore(std::uint64_t& word, std::uint64_t value) noexcept {
-  std::atomic_ref<std::uint64_t>(word).store(value, std::memory_order_relaxed);
+template <typename Word>
+inline void RelaxedStore(Word& word, Word value) noexcept {
+  std::atomic_ref<Word>(word).store(value, std::memory_order_relaxed);
 }
 
 static_assert(sizeof(SlotHot) == 64, "a check must touch one cache line");
 static_assert(sizeof(ShmName) == kMaxNameLength);
 static_assert(sizeof(SlotCold) == kColdNames * kMaxNameLength);
-static_assert(sizeof(SegmentHeader) <= kHeaderBytes);
+static_assert(offsetof(SegmentHeader, seats) == kHeaderFieldBytes,
+              "the header's fields fit in their 4 KiB");
+static_assert(sizeof(WriterSeat) == 16 && kHeaderBytes == kHeaderFieldBytes + 16 * kMaxWriterSeats);
+static_assert(offsetof(SegmentHeader, lock_word) % 64 == 0 &&
+              offsetof(SegmentHeader, lock_since_ns) == offsetof(SegmentHeader, lock_word) + 8);
 static_assert(std::is_standard_layout_v<SegmentHeader> && std::is_standard_layout_v<SlotHot> &&
               std::is_standard_layout_v<SlotCold>);
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free &&

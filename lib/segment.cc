@@ -14,7 +14,6 @@
 
 #include "clock.h"
 #include "fault.h"
-#include "robust_mutex.h"
 #include "shmlease/errors.h"
 
 namespace shmlease::internal {
@@ -369,9 +368,6 @@ std::error_code Segment::Initialise(const ShmStoreOptions& options, std::string*
   std::string boot = ReadBootId();
   std::memcpy(h.boot_id, boot.data(), boot.size());
   SHMLEASE_FAULT_POINT("init-header");
-  if (!RobustMutex::Init(&h.mutex)) {
-    return Fail(Errc::io_error, detail, "cannot initialise the lock of " + path_);
-  }
   geometry_ = g;
   hot_ = reinterpret_cast<SlotHot*>(static_cast<char*>(base) + kHeaderBytes);
   cold_ =
@@ -404,10 +400,6 @@ std::error_code Segment::Validate(std::uint64_t file_size, std::string* detail) 
   if (h.capacity == 0 || h.capacity > kMaxCapacity || h.fake_clock > 1) {
     return Fail(Errc::corrupt_segment, detail,
                 path_ + " has an impossible header (capacity " + std::to_string(h.capacity) + ")");
-  }
-  if (!RobustMutex::HasExpectedKind(&h.mutex)) {
-    return Fail(Errc::corrupt_segment, detail,
-                path_ + " has a damaged lock (not a robust process-shared mutex)");
   }
   Geometry g = Geometry::For(h.capacity, h.fake_clock == 1);
   if (h.slot_count != g.slot_count || h.total_bytes != g.total_bytes) {

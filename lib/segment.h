@@ -56,10 +56,11 @@ class Segment {
   void RecordBootId();
   // Owner and mode bits of the segment right now.
   std::error_code Stat(std::uint32_t* uid, std::uint32_t* mode) const;
+  // The descriptor the segment was checked and mapped through.
+  int fd() const;
 
  private:
   Segment() = default;
-  int fd() const;
   std::error_code MapAndCheck(const ShmStoreOptions& options, bool create, std::string* detail);
   std::error_code Initialise(const ShmStoreOptions& options, std::string* detail);
   std::error_code Validate(std::uint64_t file_size, std::string* detail);

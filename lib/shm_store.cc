@@ -541,7 +541,9 @@ std::error_code ShmStore::GetStats(ShmStats* out) const {
   out->extensions = h.stats.extensions.load(std::memory_order_relaxed);
   out->revocations = h.stats.revocations.load(std::memory_order_relaxed);
   out->recoveries = h.stats.recoveries.load(std::memory_order_relaxed);
+  out->lock_timeouts = h.stats.lock_timeouts.load(std::memory_order_relaxed);
   out->epoch = internal::RelaxedLoad(h.last_epoch);
+  out->lock = impl_->table.LockInfo();
   return ec;
 }
 

@@ -6,7 +6,6 @@
 
 #include "clock.h"
 #include "fault.h"
-#include "robust_mutex.h"
 #include "shmlease/errors.h"
 #include "wake_word.h"
 
@@ -58,16 +57,15 @@ inline void CpuRelax() { __builtin_ia32_pause(); }
 
 }  // namespace
 
-// Holds the writers' mutex; on EOWNERDEAD, replays the journal first.
+// Holds the writers' lock; taken over from a dead owner, replays the journal first.
 class Table::WriteLock {
  public:
-  WriteLock(const Table& t, std::int64_t timeout_ns, const std::stop_token& stop)
-      : mutex_(&t.header_.mutex, t.mutex_kind_) {
+  WriteLock(const Table& t, std::int64_t timeout_ns, const std::stop_token& stop) : t_(t) {
     if (t.segment_.read_only()) {
       failure_ = Errc::read_only;
       return;
     }
-    switch (mutex_.Lock(timeout_ns, stop)) {
+    switch (t.lock_.Lock(timeout_ns, stop)) {
       case LockResult::acquired:
         locked_ = true;
         break;
@@ -75,7 +73,6 @@ class Table::WriteLock {
         locked_ = true;
         t.Recover();
         SHMLEASE_FAULT_POINT("recovered");
-        mutex_.MarkConsistent();
         break;
       case LockResult::timed_out:
         t.header_.stats.lock_timeouts.fetch_add(1, std::memory_order_relaxed);
@@ -84,22 +81,30 @@ class Table::WriteLock {
       case LockResult::aborted:
         failure_ = Errc::aborted;
         break;
-      case LockResult::unrecoverable:
-        failure_ = Errc::corrupt_segment;
+      case LockResult::no_seat:
+        failure_ = Errc::io_error;
+        break;
+      case LockResult::too_many_writers:
+        failure_ = Errc::too_many_writers;
         break;
     }
     if (locked_) SHMLEASE_FAULT_POINT("lock-acquired");
   }
   ~WriteLock() {
-    if (locked_) mutex_.Unlock();
+    if (!locked_) return;
+    RelaxedStore(t_.header_.lock_since_ns, std::int64_t{0});  // Only an owner's stamp is shown.
+    t_.lock_.Unlock();
   }
   // The code is made only for a failure: a default std::error_code calls
   // std::system_category() through the PLT, on every writer's hot path.
   bool failed() const { return !locked_; }
   std::error_code error() const { return locked_ ? std::error_code() : failure_; }
+  // Records when the lock was taken (stat shows how long a lock has been
+  // held): `now` is the writer's first clock read under the lock.
+  void Stamp(std::int64_t now) const { RelaxedStore(t_.header_.lock_since_ns, now); }
 
  private:
-  RobustMutex mutex_;
+  const Table& t_;
   bool locked_ = false;
   Errc failure_ = Errc::invalid;  // Set on every path that leaves locked_ false.
 };
@@ -114,7 +119,7 @@ Table::Table(Segment& segment, std::int64_t lock_timeout_ns, std::int64_t expiry
       fake_clock_(segment.geometry().fake_clock),
       lock_timeout_ns_(lock_timeout_ns),
       expiry_spin_ns_(expiry_spin_ns),
-      mutex_kind_(RobustMutex::ExpectedKind()),
+      lock_(&header_.lock_word, header_.seats, segment.fd()),
       system_category_(&std::system_category()),
       lease_category_(&lease_category()) {
   inline_check_.fake_now_ns = fake_clock_ ? &header_.fake_now_ns : nullptr;
@@ -509,6 +514,7 @@ Table::CachedExtend Table::ExtendCached(const TokenCache& cache, std::int64_t du
   }
   // As Claim: one clock read, with the lock held.
   const std::int64_t now = Now();
+  lock.Stamp(now);
   if (ExpiryOverflows(now, duration_ns)) {
     *result = Errc::invalid_duration;
     return CachedExtend::kDone;
@@ -536,6 +542,7 @@ std::error_code Table::Claim(const KeyWords& key, const NameWords& holder, std::
   // call, so now + duration keeps the promise "at least t0 + duration"; and
   // a lease that ran out while this call waited for the lock stays ended.
   const std::int64_t now = Now();
+  lock.Stamp(now);
   if (ExpiryOverflows(now, duration_ns)) return Errc::invalid_duration;
   const std::int64_t expiry = now + duration_ns;
   if (mode == ClaimMode::extend_only) {
@@ -611,9 +618,11 @@ std::error_code Table::Revoke(const KeyWords& key, const NameWords& holder,
   // Names compared in place, only the hot line copied: no slot image.
   const std::uint64_t i = FindLocked(key);
   if (i == kNoSlot) return Errc::invalid;
+  const std::int64_t now = Now();
+  lock.Stamp(now);
   SlotView v;
   if (!ReadSlotLocked(i, &v, false)) return Errc::corrupt_segment;
-  if (!v.HeldAt(Now()) || !Equals(cold_[i].holder, holder)) return Errc::invalid;
+  if (!v.HeldAt(now) || !Equals(cold_[i].holder, holder)) return Errc::invalid;
   v.state &= ~kHeld;  // Pins stay; the key stays while pinned.
   Commit(i, v, 0, i, 0, header_.used, header_.last_epoch);
   header_.stats.revocations.fetch_add(1, std::memory_order_relaxed);
@@ -625,6 +634,7 @@ std::error_code Table::Pin(const KeyWords& key, const NameWords& entity,
   WriteLock lock(*this, lock_timeout_ns_, stop);
   if (lock.failed()) return lock.error();
   const std::int64_t now = Now();
+  lock.Stamp(now);
   SlotView v;
   std::error_code damaged;
   std::uint64_t i = Find(key, &v, &damaged);
@@ -666,6 +676,8 @@ std::error_code Table::Unpin(const KeyWords& key, const NameWords& entity,
                              const std::stop_token& stop) {
   WriteLock lock(*this, lock_timeout_ns_, stop);
   if (lock.failed()) return lock.error();
+  const std::int64_t now = Now();
+  lock.Stamp(now);
   SlotView v;
   std::error_code damaged;
   std::uint64_t i = Find(key, &v, &damaged);
@@ -680,7 +692,7 @@ std::error_code Table::Unpin(const KeyWords& key, const NameWords& entity,
   v.pin_count = last;
   // The last pin of a lease whose time ran out: the holding ends now, so a
   // later pin cannot revive it.
-  if (last == 0 && (v.state & kHeld) && v.expiry_ns <= Now()) v.state &= ~kHeld;
+  if (last == 0 && (v.state & kHeld) && v.expiry_ns <= now) v.state &= ~kHeld;
   Commit(i, v, ColdPin(p) | ColdPin(last), i, 0, header_.used, header_.last_epoch);
   header_.stats.unpins.fetch_add(1, std::memory_order_relaxed);
   return {};
@@ -691,15 +703,14 @@ std::error_code Table::ResetAfterReboot() {
   // opens this segment passes through the flock this caller holds
   // exclusively, and none has finished opening it since the reboot (it
   // would have reset it). Whoever the lock word names is of the earlier
-  // boot: its thread id may even belong to a live process now, so the
-  // robust mutex would never report it dead. pthread_mutex_init over it is
-  // the reset that reboot should have been.
-  if (!RobustMutex::Init(&header_.mutex)) return Errc::corrupt_segment;
+  // boot, whose OFD locks died with it: the word is cleared, the reset that
+  // the reboot should have been, and the journal is looked at below.
+  header_.lock_word.store(0, std::memory_order_release);
   WriteLock lock(*this, lock_timeout_ns_, std::stop_token{});
   if (lock.failed()) return lock.error();
   if (segment_.BootIdIsCurrent()) return {};  // Opened under the flock: cannot happen.
   // A writer cut short by the reboot: what its owner's death would have
-  // triggered (the fresh mutex reports no dead owner).
+  // triggered (the cleared word names no dead owner).
   const Journal& j = header_.journal;
   if (j.committed.load(std::memory_order_acquire) == 1 ||
       (j.slot_index < slots_ && (hot_[j.slot_index].seq.load(std::memory_order_relaxed) & 1))) {

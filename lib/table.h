@@ -1,5 +1,5 @@
 // The lease table: open addressing over the segment's slots, writes through
-// the redo journal under the robust mutex, lock-free seqlock reads.
+// the redo journal under the writers' lock, lock-free seqlock reads.
 //
 // Placement: a key lives in the first usable slot at or after its home slot
 // (hash mapped onto [0, slot_count)). Entries never move, so readers need no
@@ -23,7 +23,9 @@
 #include "segment.h"
 #include "shm_name.h"
 #include "shmlease/errors.h"
+#include "shmlease/shm_store.h"
 #include "shmlease/store.h"
+#include "writers_lock.h"
 
 namespace shmlease::internal {
 
@@ -78,7 +80,7 @@ class Table {
   std::int64_t Now() const;
   std::error_code AdvanceFakeClock(std::int64_t d);
 
-  // --- writers: take the mutex (repairing after a dead owner) ---
+  // --- writers: take the writers' lock (repairing after a dead owner) ---
   // Time is read once the lock is held, never before: whether a lease is
   // held is judged then (a lease that ran out while a writer waited for the
   // lock stays ended), and a claim's expiry is that time plus its duration,
@@ -120,7 +122,7 @@ class Table {
   // Find that compares names in place and copies nothing.
   std::uint64_t FindLocked(const KeyWords& key) const;
 
-  // --- readers: never take the mutex ---
+  // --- readers: never take the writers' lock ---
   // Find for readers, who do not hold the lock: a candidate slot that stays
   // unreadable (a writer died or is stopped inside it) is repaired through
   // the lock, as ForEachOccupied does, and read again. When one still cannot
@@ -175,6 +177,10 @@ class Table {
                                 const std::function<void()>& started) const;
   // Appends a line per broken invariant.
   void Fsck(std::vector<std::string>* problems) const;
+  // Who holds the writers' lock now (for stat), read without taking it.
+  WritersLockInfo LockInfo() const;
+  // The writers' lock is held by a process the kernel does not call gone.
+  bool LiveWriterHoldsLock() const;
 
   // The Store whose tokens' caches this table arms (TokenCache::asked_by).
   void SetOwner(const shmlease::Store* owner) { owner_ = owner; }
@@ -238,9 +244,9 @@ class Table {
   bool fake_clock_;
   std::int64_t lock_timeout_ns_;
   std::int64_t expiry_spin_ns_;
-  // RobustMutex::ExpectedKind(), asked once: every lock checks the segment's
-  // mutex against it.
-  int mutex_kind_;
+  // The writers' lock and this process's seat among the segment's writers.
+  // Mutable: readers that find a dead writer's damage repair through it.
+  mutable WritersLock lock_;
   ClockReader clock_;
   // Lent to every TokenCache this table arms (Remember): Token::Check's inline path.
   detail::InlineCheckContext inline_check_;

@@ -1,4 +1,12 @@
-// Table::Fsck: every invariant of the table, checked without the writers' lock.
+// Table::Fsck and Table::LockInfo: the table's invariants and its writers'
+// lock, inspected without taking the lock.
+//
+// A busy table is no damage: a live writer may be inside a slot (odd
+// seqlock), between its journal's commit and apply, or between a slot and
+// the header words that count it. Each finding that a live writer can
+// produce is reported only when no live writer holds the lock, and the
+// findings that compare slots with each other or with the header only when
+// no write happened during the scan.
 #include <map>
 #include <string>
 
@@ -23,16 +31,76 @@ std::string Describe(std::uint64_t i, const SlotView& v) {
 
 }  // namespace
 
+namespace {
+
+// What changes whenever a write changes the table's occupancy or epochs.
+struct WriteMarks {
+  std::uint64_t claims, revocations, pins, unpins, recoveries, used, last_epoch;
+  std::uint32_t lock_word;
+  bool operator==(const WriteMarks&) const = default;
+};
+
+WriteMarks MarksOf(const SegmentHeader& h) {
+  return WriteMarks{h.stats.claims.load(std::memory_order_acquire),
+                    h.stats.revocations.load(std::memory_order_acquire),
+                    h.stats.pins.load(std::memory_order_acquire),
+                    h.stats.unpins.load(std::memory_order_acquire),
+                    h.stats.recoveries.load(std::memory_order_acquire),
+                    RelaxedLoad(h.used),
+                    RelaxedLoad(h.last_epoch),
+                    h.lock_word.load(std::memory_order_acquire)};
+}
+
+}  // namespace
+
+WritersLockInfo Table::LockInfo() const {
+  WritersLockInfo info;
+  const std::uint32_t word = header_.lock_word.load(std::memory_order_acquire) & ~kLockWaiters;
+  if (word == 0) return info;
+  info.locked = true;
+  switch (lock_.OwnerOf(word)) {
+    case SeatOwner::alive:
+      info.owner = WritersLockInfo::Owner::alive;
+      break;
+    case SeatOwner::gone:
+      info.owner = WritersLockInfo::Owner::gone;
+      break;
+    case SeatOwner::unknown:
+      info.owner = WritersLockInfo::Owner::unknown;
+      break;
+  }
+  info.owner_is_this_process = word == lock_.own_word();
+  if (const std::uint32_t i = SeatIndexOf(word); i < kMaxWriterSeats) {
+    info.pid = header_.seats[i].pid.load(std::memory_order_relaxed);
+    info.pid_namespace = header_.seats[i].pid_ns.load(std::memory_order_relaxed);
+  }
+  // Cleared at every unlock: a stamp belongs to the lock's present owner.
+  const std::int64_t since = RelaxedLoad(header_.lock_since_ns);
+  const std::int64_t now = Now();
+  if (since > 0 && since <= now) info.held_for = std::chrono::nanoseconds(now - since);
+  return info;
+}
+
+bool Table::LiveWriterHoldsLock() const {
+  const std::uint32_t word = header_.lock_word.load(std::memory_order_acquire);
+  return word != 0 && lock_.OwnerOf(word) != SeatOwner::gone;
+}
+
 void Table::Fsck(std::vector<std::string>* problems) const {
   auto problem = [problems](std::string s) { problems->push_back(std::move(s)); };
-  if (header_.journal.committed.load(std::memory_order_acquire) == 1) {
+  const WriteMarks before = MarksOf(header_);
+  // A committed record is a dead writer's only if it stays committed while
+  // no live writer holds the lock: a live one clears it before it unlocks.
+  if (header_.journal.committed.load(std::memory_order_acquire) == 1 && !LiveWriterHoldsLock() &&
+      header_.journal.committed.load(std::memory_order_acquire) == 1 &&
+      header_.lock_word.load(std::memory_order_acquire) == before.lock_word) {
     problem(
         "journal: a committed change waits to be replayed (a writer died; the next write repairs "
         "it)");
   }
-  std::uint64_t used_before = RelaxedLoad(header_.used);
   std::uint64_t occupied = 0;
   std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t> seen;
+  std::vector<std::string> duplicates;
   SlotView v;
   for (std::uint64_t i = 0; i < slots_; ++i) {
     const SlotHot& h = hot_[i];
@@ -41,8 +109,12 @@ void Table::Fsck(std::vector<std::string>* problems) const {
               std::to_string(h.max_probe.load(std::memory_order_relaxed)) + " exceeds the table");
     }
     if (!ReadSlot(i, &v, false)) {
-      problem("slot " + std::to_string(i) +
-              ": seqlock stays odd (a writer died or stopped mid-write)");
+      // A live owner of the lock may be inside this slot (stopped, or just
+      // not scheduled): that is a busy slot, not a damaged one.
+      if (!LiveWriterHoldsLock()) {
+        problem("slot " + std::to_string(i) +
+                ": seqlock stays odd (a writer died or stopped mid-write)");
+      }
       continue;
     }
     if (v.state & ~(kOccupied | kHeld)) {
@@ -83,20 +155,29 @@ void Table::Fsck(std::vector<std::string>* problems) const {
           problem(where + ": entity " + v.pins[p].ToString() + " pins twice");
       }
     }
-    if ((v.state & kHeld) && v.epoch > RelaxedLoad(header_.last_epoch)) {
+    // A writer closes the slot before it records the epoch in the header.
+    if ((v.state & kHeld) && v.epoch > RelaxedLoad(header_.last_epoch) && !LiveWriterHoldsLock() &&
+        v.epoch > RelaxedLoad(header_.last_epoch)) {
       problem(where + ": epoch " + std::to_string(v.epoch) + " is beyond the last one handed out");
     }
     auto [it, inserted] = seen.emplace(
         std::make_tuple(v.ns.ToString(), v.model_uuid.ToString(), v.lease.ToString()), i);
-    if (!inserted) problem(where + ": the same key is also in slot " + std::to_string(it->second));
+    if (!inserted) duplicates.push_back(where + ": the same key is also in slot " +
+                                        std::to_string(it->second));
   }
+  // Findings that compare slots read at different times: only from a scan
+  // that no write overlapped.
+  const bool quiet = MarksOf(header_) == before &&
+                     header_.journal.committed.load(std::memory_order_acquire) == 0 &&
+                     !(before.lock_word != 0 && LiveWriterHoldsLock());
+  if (!quiet) return;
+  for (std::string& d : duplicates) problem(std::move(d));
   if (occupied > capacity_) {
     problem(std::to_string(occupied) + " slots occupied, more than the capacity " +
             std::to_string(capacity_));
   }
-  if (used_before == RelaxedLoad(header_.used) && used_before != occupied &&
-      header_.journal.committed.load(std::memory_order_acquire) == 0) {
-    problem("header counts " + std::to_string(used_before) + " occupied slots; there are " +
+  if (before.used != occupied) {
+    problem("header counts " + std::to_string(before.used) + " occupied slots; there are " +
             std::to_string(occupied));
   }
 }

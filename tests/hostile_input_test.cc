@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "helpers/crash_util.h"
+#include "../lib/writer_seat.h"
 #include "shmlease/shmlease.h"
 #include "test_util.h"
 
@@ -349,53 +350,62 @@ TEST_F(HostileFile, NewerLayoutVersion) {
   ExpectRefused(b, Errc::incompatible_segment, "structure sizes");
 }
 
-TEST_F(HostileFile, PlantedLockOfAnotherKind) {
-  // A priority-inheriting mutex "held" by a thread that does not exist makes
-  // glibc abort the locking process (found by fuzz/segment_fuzz.cc).
-  std::string b = good_bytes_;
-  int kind;
-  const std::size_t at =
-      offsetof(internal::SegmentHeader, mutex) + offsetof(pthread_mutex_t, __data.__kind);
-  std::memcpy(&kind, b.data() + at, sizeof kind);
-  Poke<int>(&b, at, kind | 32 /* glibc: PTHREAD_MUTEX_PRIO_INHERIT_NP */);
-  Poke<int>(&b,
-            offsetof(internal::SegmentHeader, mutex) + offsetof(pthread_mutex_t, __data.__owner),
-            0x3FFFFFF0);
-  ExpectRefused(b, Errc::corrupt_segment, "damaged lock");
+// The writers' lock is a word naming the owner's writer seat; nothing in it
+// is followed. A word planted in the file, naming no seat or a seat nobody
+// has, reads as a lock whose owner is gone: the next writer takes it over
+// and repairs, and nothing held is lost.
+TEST_F(HostileFile, PlantedLockWordsAreTakenOverFromAGoneOwner) {
+  for (std::uint32_t word : {0xFFFFFFFFu, 0x80000000u, 0x7FFFFFFFu, 0x00001FFFu,
+                             internal::SeatWord(7, 12345), internal::SeatWord(0, 0)}) {
+    SCOPED_TRACE(word);
+    std::string b = good_bytes_;
+    Poke<std::uint32_t>(&b, offsetof(internal::SegmentHeader, lock_word), word);
+    WriteFile(good_, b);
+    auto s = MustOpen(TestOptions(good_, false, 4));
+    ASSERT_TRUE(s);
+    EXPECT_FALSE(s->ClaimLease(K("new"), {"holder", 10s}));
+    ShmStats stats;
+    ASSERT_FALSE(s->GetStats(&stats));
+    EXPECT_EQ(stats.recoveries, 1u);
+    LeaseMap leases;
+    ASSERT_FALSE(s->Leases(&leases));
+    EXPECT_EQ(leases.count(K("held")), 1u);
+    EXPECT_EQ(leases.count(K("new")), 1u);
+  }
 }
 
-// The same damage done after the store was opened (another process wrote the
-// file): every lock checks the kind again, so writers refuse with
-// corrupt_segment instead of handing glibc the mutex, and the leases held
-// before stay listed.
-TEST_F(HostileFile, LockOfAnotherKindPlantedAfterOpen) {
+// The same words written by another process while the store is open: each
+// writer that meets one takes the lock over and repairs; the leases held
+// before stay held.
+TEST_F(HostileFile, LockWordsPlantedAfterOpenAreTakenOver) {
   auto s = MustOpen(TestOptions(good_, false, 4));
   ASSERT_TRUE(s);
   Manager manager(s);
   std::error_code ec;
   auto claimer = manager.Claimer(kNs, "model", ec);
   ASSERT_FALSE(ec);
-  ASSERT_FALSE(claimer->Claim("mine", "me", 600s));  // Fills the Claimer's memory.
-  {
-    const int fd = open(good_.c_str(), O_RDWR | O_CLOEXEC);
-    ASSERT_GE(fd, 0);
-    const off_t at =
-        offsetof(internal::SegmentHeader, mutex) + offsetof(pthread_mutex_t, __data.__kind);
-    int kind = 0;
-    ASSERT_EQ(pread(fd, &kind, sizeof kind, at), static_cast<ssize_t>(sizeof kind));
-    kind |= 32;  // glibc: PTHREAD_MUTEX_PRIO_INHERIT_NP
-    ASSERT_EQ(pwrite(fd, &kind, sizeof kind, at), static_cast<ssize_t>(sizeof kind));
-    close(fd);
+  ASSERT_FALSE(claimer->Claim("mine", "me", 600s));  // Takes this process's seat.
+  const int fd = open(good_.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  auto poke = [fd](off_t at, std::uint32_t value) {
+    ASSERT_EQ(pwrite(fd, &value, sizeof value, at), static_cast<ssize_t>(sizeof value));
+  };
+  const off_t lock_at = offsetof(internal::SegmentHeader, lock_word);
+  std::uint64_t recoveries = 0;
+  for (std::uint32_t word : {0xFFFFFFFFu, 0x00001FFFu, internal::SeatWord(9, 3)}) {
+    poke(lock_at, word);
+    EXPECT_FALSE(claimer->Claim("mine", "me", 600s));
+    ShmStats stats;
+    ASSERT_FALSE(s->GetStats(&stats));
+    EXPECT_EQ(stats.recoveries, ++recoveries);
+    EXPECT_FALSE(stats.lock.locked);
   }
-  EXPECT_EQ(claimer->Claim("mine", "me", 600s), Errc::corrupt_segment);  // The remembered path.
-  EXPECT_EQ(claimer->Claim("other", "me", 600s), Errc::corrupt_segment);
-  EXPECT_EQ(s->ClaimLease(K("new"), {"holder", 10s}), Errc::corrupt_segment);
-  EXPECT_EQ(s->RevokeLease(K("held"), "holder"), Errc::corrupt_segment);
-  EXPECT_EQ(s->PinLease(K("held"), "pinner"), Errc::corrupt_segment);
+  close(fd);
+  EXPECT_FALSE(s->ClaimLease(K("new"), {"holder", 10s}));
   LeaseMap leases;
   ASSERT_FALSE(s->Leases(&leases));
   EXPECT_EQ(leases.count(K("held")), 1u);
-  EXPECT_EQ(leases.count(K("new")), 0u);
+  EXPECT_EQ(leases.count(K("mine")), 1u);
 }
 
 TEST_F(HostileFile, ImpossibleGeometry) {
@@ -431,7 +441,7 @@ TEST_F(HostileFile, ADirectoryOrAFifoIsNotASegment) {
 
 TEST_F(HostileFile, RandomBytes) {
   std::mt19937_64 rng(42);
-  for (std::size_t size : {good_bytes_.size(), std::size_t{4096}, std::size_t{100'000}}) {
+  for (std::size_t size : {good_bytes_.size(), internal::kHeaderBytes, std::size_t{100'000}}) {
     std::string b(size, '\0');
     for (char& c : b) c = static_cast<char>(rng());
     b[0] = 'x';  // A zero magic would mean "never initialised" (see AllZero).

@@ -74,6 +74,7 @@ int ExitCodeFor(std::error_code ec) {
     case Errc::io_error:
     case Errc::no_space:
     case Errc::read_only:
+    case Errc::too_many_writers:
       return kExitSegment;
   }
   return kExitSegment;

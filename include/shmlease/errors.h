@@ -44,6 +44,7 @@ enum class Errc : int {
   io_error = 46,              // A system call on the segment failed for another reason.
   no_space = 47,              // No room to create the segment (e.g. /dev/shm is full).
   read_only = 48,             // A write through a store opened read-only.
+  too_many_writers = 49,      // Every writer seat of the segment is taken (4096 writing stores at once).
 };
 
 // The category of every error code shmlease produces. Its name() is "shmlease".

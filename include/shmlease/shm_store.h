@@ -56,6 +56,28 @@ struct ShmStoreOptions {
   bool read_only = false;
 };
 
+// Who holds the writers' lock of a segment, as ShmStore::GetStats saw it. A
+// lock held for long by a process that is alive is a stuck (stopped or hung)
+// writer: every other writer times out. One whose owner is gone is taken
+// over by the next writer (or `fsck --repair`), which repairs what it left.
+struct WritersLockInfo {
+  enum class Owner {
+    alive,    // The kernel still holds the owner's seat lock.
+    gone,     // The owner's process is gone: the next writer takes over.
+    unknown,  // The kernel could not be asked.
+  };
+  bool locked = false;
+  Owner owner = Owner::unknown;  // Meaningful when locked.
+  bool owner_is_this_process = false;
+  std::uint32_t pid = 0;  // The owner's pid as it recorded it, in its own PID namespace.
+  // The inode of that PID namespace (as `stat -L /proc/PID/ns/pid` shows
+  // it): a pid is only meaningful in the namespace it was recorded in.
+  std::uint64_t pid_namespace = 0;
+  // How long the lock has been held, from its owner's first clock read
+  // under it; negative when that is not known.
+  std::chrono::nanoseconds held_for{-1};
+};
+
 // Counters and facts about a segment (ShmStore::GetStats).
 struct ShmStats {
   std::string path;             // e.g. "/dev/shm/shmlease" or the file path.
@@ -70,7 +92,9 @@ struct ShmStats {
   std::uint64_t extensions = 0;  // Successful extensions.
   std::uint64_t revocations = 0;
   std::uint64_t recoveries = 0;  // Times a writer repaired after a process died holding the lock.
-  std::uint64_t epoch = 0;       // The last fencing epoch handed out.
+  std::uint64_t lock_timeouts = 0;  // Writes that gave up waiting for the writers' lock.
+  std::uint64_t epoch = 0;          // The last fencing epoch handed out.
+  WritersLockInfo lock;
   bool fake_clock = false;
 };
 
