@@ -16,7 +16,8 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DSHMLEASE_BUILD_FUZZ=ON -DSHMLEASE_BUILD_TESTS=OFF -DSHMLEASE_BUILD_BENCH=OFF \
   -DSHMLEASE_BUILD_TOOLS=OFF >/dev/null
 cmake --build "$build" -j "$(nproc)" --target segment_fuzz segment_fuzz_corpus
-# Seeds: written once into fuzz/corpus (kept in the repository), never rewritten.
+# Seeds: kept in the repository; rewritten only when the layout changes.
+mkdir -p fuzz/corpus
 "$build/fuzz/segment_fuzz_corpus" fuzz/corpus
 found="$build/corpus-found"
 mkdir -p "$found"
@@ -29,5 +30,5 @@ trap 'rm -rf "$TMPDIR"' EXIT
 # -timeout flags a hang (one input taking seconds); -rss_limit_mb a runaway mapping.
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ./fuzz/segment_fuzz -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-  -max_len=65536 -artifact_prefix="corpus-found/" -print_final_stats=1 \
+  -max_len=131072 -artifact_prefix="corpus-found/" -print_final_stats=1 \
   corpus-found ../../fuzz/corpus
