@@ -159,6 +159,11 @@ int main(int argc, char** argv) {
   reinterpret_cast<in::SegmentHeader*>(bad_journal.data())->journal.slot_index = 0xFFFFFFF0;
   Emit(dir, "journal-out-of-range", bad_journal.view());
 
+  Image clock(full);  // A hostile fake clock far below every expiry (once a crash).
+  reinterpret_cast<in::SegmentHeader*>(clock.data())
+      ->fake_now_ns.store(static_cast<std::int64_t>(0xFF0002E1364A39FCULL));
+  Emit(dir, "negative-fake-clock", clock.view());
+
   Image names(full);  // Names with bytes no valid name has.
   {
     auto* h = reinterpret_cast<in::SegmentHeader*>(names.data());
