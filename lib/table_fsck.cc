@@ -89,6 +89,17 @@ bool Table::LiveWriterHoldsLock() const {
 void Table::Fsck(std::vector<std::string>* problems) const {
   auto problem = [problems](std::string s) { problems->push_back(std::move(s)); };
   const WriteMarks before = MarksOf(header_);
+  // A gone owner cannot change the word: if it still names the owner found
+  // gone, that owner was gone while it held the lock (not just exited after
+  // unlocking, which would have changed the word).
+  if (const std::uint32_t word = before.lock_word & ~kLockWaiters;
+      word != 0 && lock_.OwnerOf(word) == SeatOwner::gone &&
+      (header_.lock_word.load(std::memory_order_acquire) & ~kLockWaiters) == word) {
+    const WritersLockInfo lock = LockInfo();
+    problem("writers' lock: held by pid " + std::to_string(lock.pid) + " (PID namespace " +
+            std::to_string(lock.pid_namespace) +
+            "), which is gone; the next writer takes the lock over and repairs what it left");
+  }
   // A committed record is a dead writer's only if it stays committed while
   // no live writer holds the lock: a live one clears it before it unlocks.
   if (header_.journal.committed.load(std::memory_order_acquire) == 1 && !LiveWriterHoldsLock() &&

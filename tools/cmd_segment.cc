@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "cli_options.h"
+#include "duration.h"
 #include "command.h"
 #include "json_text.h"
 #include "report.h"
@@ -30,6 +32,60 @@ std::string Octal(std::uint32_t mode) {
 std::string UserName(std::uint32_t uid) {
   const passwd* pw = getpwuid(uid);
   return pw != nullptr ? pw->pw_name : "";
+}
+
+// The inode of this process's PID namespace: a recorded pid means something
+// here only when it was recorded in the same one.
+std::uint64_t OwnPidNamespace() {
+  struct stat st;
+  return stat("/proc/self/ns/pid", &st) == 0 ? st.st_ino : 0;
+}
+
+const char* OwnerState(WritersLockInfo::Owner owner) {
+  switch (owner) {
+    case WritersLockInfo::Owner::alive:
+      return "alive";
+    case WritersLockInfo::Owner::gone:
+      return "gone";
+    case WritersLockInfo::Owner::unknown:
+      break;
+  }
+  return "unknown";
+}
+
+// One line on who holds the writers' lock, for stat and fsck.
+std::string DescribeLock(const WritersLockInfo& lock) {
+  if (!lock.locked) return "free";
+  std::string text = "held by pid " + std::to_string(lock.pid);
+  text += lock.pid_namespace == OwnPidNamespace()
+              ? " (this PID namespace)"
+              : " (PID namespace " + std::to_string(lock.pid_namespace) + ", not this one)";
+  switch (lock.owner) {
+    case WritersLockInfo::Owner::alive:
+      text += ", alive";
+      break;
+    case WritersLockInfo::Owner::gone:
+      text += ", gone: the next writer takes the lock over (or fsck --repair)";
+      break;
+    case WritersLockInfo::Owner::unknown:
+      text += ", liveness unknown";
+      break;
+  }
+  if (lock.held_for.count() >= 0) text += ", for " + FormatDuration(lock.held_for);
+  return text;
+}
+
+nlohmann::json LockJson(const WritersLockInfo& lock) {
+  nlohmann::json out = {{"locked", lock.locked}};
+  if (!lock.locked) return out;
+  out["owner"] = OwnerState(lock.owner);
+  out["pid"] = lock.pid;
+  out["pid_namespace"] = lock.pid_namespace;
+  out["pid_namespace_is_this_one"] = lock.pid_namespace == OwnPidNamespace();
+  out["held_for_seconds"] =
+      lock.held_for.count() >= 0 ? nlohmann::json(std::chrono::duration<double>(lock.held_for).count())
+                                 : nlohmann::json(nullptr);
+  return out;
 }
 
 struct CreateArgs {
@@ -145,7 +201,8 @@ int RunStat(const GlobalOptions& options, bool json) {
         {"slot_count", s.slot_count}, {"bytes", s.bytes},
         {"fake_clock", s.fake_clock}, {"claims", s.claims},
         {"extensions", s.extensions}, {"revocations", s.revocations},
-        {"recoveries", s.recoveries}, {"epoch", s.epoch},
+        {"recoveries", s.recoveries}, {"lock_timeouts", s.lock_timeouts},
+        {"epoch", s.epoch},           {"writers_lock", LockJson(s.lock)},
     };
     std::cout << JsonText(out, 2) << '\n';
     return kExitOk;
@@ -165,7 +222,9 @@ int RunStat(const GlobalOptions& options, bool json) {
       {"extensions", std::to_string(s.extensions)},
       {"revocations", std::to_string(s.revocations)},
       {"recoveries", std::to_string(s.recoveries)},
+      {"lock timeouts", std::to_string(s.lock_timeouts)},
       {"last epoch", std::to_string(s.epoch)},
+      {"writers' lock", DescribeLock(s.lock)},
   };
   for (const auto& [label, value] : rows) {
     std::printf("%-16s%s\n", (std::string(label) + ":").c_str(), value.c_str());
@@ -182,6 +241,12 @@ int RunFsck(const GlobalOptions& options, bool repair) {
   std::vector<std::string> problems;
   std::error_code ec = opened.store->Fsck(&problems);
   const std::string path = ShmStore::PathOf(options.segment);
+  // A live holder of the lock is no damage, but a long hold explains timeouts.
+  ShmStats stats;
+  if (!opened.store->GetStats(&stats) && stats.lock.locked &&
+      stats.lock.owner != WritersLockInfo::Owner::gone) {
+    std::printf("%s: writers' lock %s\n", Printable(path).c_str(), DescribeLock(stats.lock).c_str());
+  }
   if (!ec && problems.empty()) {
     std::printf("%s: clean\n", Printable(path).c_str());
     return kExitOk;
