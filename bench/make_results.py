@@ -387,7 +387,7 @@ def main():
               "library (Debian's package; the warning it prints is about itself, the code "
               "measured is built Release) |")
     md.append("")
-    md.append("## Targets (DESIGN.md)\n")
+    md.append("## Targets (docs/design.md)\n")
     md.append("| target | goal | measured | |\n|---|---|---|---|")
     for t in targets:
         md.append(f"| {t[0]} | {t[1]} | {t[2]} | {verdict(t[3])} |")
@@ -419,7 +419,7 @@ def main():
                   f"{fmt_ns(fl_vals['by_name'])} ({fmt_ns(fl_vals['by_name'] - fl_vals['holding'])} "
                   "more than through a Holding: the Claimer's look-up of its memory, and the "
                   "names validated, encoded, hashed, looked up and compared).")
-    md.append("\nThe target for an extension (DESIGN.md) is a claim that extends *one's own lease*, "
+    md.append("\nThe target for an extension (docs/design.md) is a claim that extends *one's own lease*, "
               "uncontended: the two rows before it. The by-name row is a harder case, reported "
               "beside it and not judged against it: a Claimer renewing more leases in turn than "
               "it remembers looks each up by name, and what that costs beyond the floor is "
@@ -490,7 +490,7 @@ def main():
     md.append(latency_table(mp["expiry"]))
     md.append("\n## Failover (holder SIGKILLed → a waiting process holds the lease)\n")
     md.append(failover_table(mp["failover"]))
-    md.append("\nshmlease keeps a dead holder's lease until it expires (DESIGN.md: that is what a "
+    md.append("\nshmlease keeps a dead holder's lease until it expires (docs/semantics.md S27: that is what a "
               "lease promises), so its kill → holder time is the rest of the lease plus the "
               "wake-up; *beyond expiry* isolates the wake-up. Locks are released by the kernel "
               "when the holder's process is torn down. Redis's *beyond expiry* is an upper bound "

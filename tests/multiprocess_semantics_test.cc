@@ -1,4 +1,4 @@
-// SEMANTICS.md across real processes (S25): every rule holds when the
+// docs/semantics.md across real processes (S25): every rule holds when the
 // operations come from different processes mapping one segment. Child
 // processes are forked and driven through pipes; a process stuck holding the
 // writers' lock is made with the test-only fault hook (SHMLEASE_CRASH_HOW=stop),

@@ -1,4 +1,4 @@
-// Conformance tests for SEMANTICS.md at the Manager level: Claimer, Checker
+// Conformance tests for docs/semantics.md at the Manager level: Claimer, Checker
 // and Token, Revoker, Pinner, Reader bound to one namespace and model. Each
 // test names the rule it checks. Time is the segment's fake clock unless a
 // rule is about the real one; waits run on a thread and report back through

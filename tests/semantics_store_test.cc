@@ -1,4 +1,4 @@
-// Conformance tests for SEMANTICS.md at the Store level: ShmStore called
+// Conformance tests for docs/semantics.md at the Store level: ShmStore called
 // directly. Each test names the rule it checks (S1..S28). Time is a fake
 // clock kept in the segment, so expiry happens exactly when a test moves it.
 #include <gtest/gtest.h>
