@@ -511,8 +511,40 @@ TEST_F(cli_Commands, FileBackedSegment) {
   r = RunTool({"--segment", path, "stat", "--json"});
   EXPECT_EQ(json::parse(r.out)["path"], path);
   EXPECT_EQ(RunTool({"--segment", path, "fsck"}).code, 0);
+  ASSERT_EQ(RunTool({"--segment", path, "revoke", "db", "--holder", "alice"}).code, 0);
   EXPECT_EQ(RunTool({"--segment", path, "destroy"}).code, 0);
   EXPECT_NE(access(path.c_str(), F_OK), 0);
+}
+
+// Removing a segment takes its leases from their holders without a word:
+// each goes on with its old mapping, while the next claimer gets a new,
+// empty table. destroy refuses while any lease is held or pinned, naming
+// each with its holder and pins, unless --force.
+TEST_F(cli_Commands, DestroyRefusesWhileLeasesAreHeldOrPinnedUnlessForced) {
+  ASSERT_EQ(Run({"claim", "db", "--holder", "alice", "--for", "1h"}).code, 0);
+  ASSERT_EQ(Run({"pin", "cache", "--entity", "bob"}).code, 0);
+  ToolResult r = Run({"destroy"});
+  EXPECT_EQ(r.code, 1) << r;
+  EXPECT_TRUE(Contains(r.err, "refusing to remove")) << r;
+  EXPECT_TRUE(Contains(r.err, "2 leases are held or pinned")) << r;
+  EXPECT_TRUE(Contains(r.err, "lease 'db'") && Contains(r.err, "held by 'alice'")) << r;
+  EXPECT_TRUE(Contains(r.err, "lease 'cache'") && Contains(r.err, "pinned by 'bob'")) << r;
+  EXPECT_TRUE(Contains(r.err, "--force")) << r;
+  EXPECT_EQ(Run({"check", "db", "--holder", "alice"}).code, 0) << "the segment was removed";
+
+  ASSERT_EQ(Run({"revoke", "db", "--holder", "alice"}).code, 0);
+  r = Run({"destroy"});
+  EXPECT_EQ(r.code, 1) << r;
+  EXPECT_TRUE(Contains(r.err, "1 lease is held or pinned")) << r;
+  ASSERT_EQ(Run({"unpin", "cache", "--entity", "bob"}).code, 0);
+  r = Run({"destroy"});
+  EXPECT_EQ(r.code, 0) << r;
+  EXPECT_EQ(Run({"stat"}).code, 3) << "not removed";
+
+  ASSERT_EQ(Run({"claim", "db", "--holder", "alice", "--for", "1h"}).code, 0);
+  r = Run({"destroy", "--force"});
+  EXPECT_EQ(r.code, 0) << r;
+  EXPECT_EQ(Run({"stat"}).code, 3) << "not removed";
 }
 
 TEST_F(cli_Commands, GlobalOptionsBeforeOrAfterTheSubcommand) {
