@@ -580,6 +580,7 @@ TEST_F(cli_Commands, BadNamesAndFlagsAreUsageErrors) {
       {{"claim", "db", "--holder", "", "--for", "1s"}, "--holder"},
       {{"claim", "db", "--holder", "h", "--for", "0s"}, "--for"},
       {{"claim", "db", "--holder", "h", "--for", "0"}, "--for"},
+      {{"claim", "db", "--holder", "h", "--for", "0.9ns"}, "shorter than 1ns"},
       {{"claim", "db", "--holder", "h", "--for", "-1s"}, "--for"},
       {{"claim", "db", "--holder", "h", "--for", "soon"}, "--for"},
       {{"claim", "db", "--holder", "h"}, "--for"},
@@ -768,6 +769,24 @@ TEST_F(cli_Commands, TextOutputEscapesBytesThatAreNotPrintable) {
   r = Run({"claim", "db", "--holder", "h", "--for", "1\x1bs"});
   EXPECT_EQ(r.code, 2) << r;
   EXPECT_TRUE(OnlyPrintable(r.err) && Contains(r.err, "1\\x1bs")) << r;
+}
+
+// An extension never shortens a lease: one for less than is left changes
+// nothing, and -v says so instead of "extended ... for 10.0s".
+TEST_F(cli_Commands, VerboseExtendSaysWhenTheLeaseKeptItsLaterExpiry) {
+  ASSERT_EQ(Run({"claim", "db", "--holder", "alice", "--for", "1h"}).code, 0);
+  for (const char* command : {"extend", "claim"}) {
+    ToolResult r = Run({"-v", command, "db", "--holder", "alice", "--for", "10s"});
+    ASSERT_EQ(r.code, 0) << r;
+    EXPECT_EQ(r.out.rfind("kept lease 'db'", 0), 0u) << r;
+    EXPECT_TRUE(Contains(r.out, "its expiry in 59m")) << r;
+    EXPECT_TRUE(Contains(r.out, "later than 10.0s from now")) << r;
+    EXPECT_TRUE(Contains(r.out, "(epoch 1)")) << r;
+  }
+  ToolResult r = Run({"-v", "extend", "db", "--holder", "alice", "--for", "2h"});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_EQ(r.out.rfind("extended lease 'db'", 0), 0u) << r;
+  EXPECT_TRUE(Contains(r.out, "for 2h0m0s (epoch 1)")) << r;
 }
 
 TEST_F(cli_Commands, ClaimVerboseSaysExtendedWhenTheHolderHeldIt) {

@@ -130,6 +130,32 @@ TEST_F(cli_Run, NestedCheckLooksInRunsNamespaceAndModel) {
 // The default holder starts with run's pid, for a reader, and goes on with
 // a hash of what tells this process apart from one of the same pid elsewhere
 // (another PID namespace, another boot); it fits a name's 64 bytes.
+// A file segment given as a relative path is exported to the command as an
+// absolute one: a nested command elsewhere would otherwise open (or, for a
+// claim, create) another table. A /dev/shm name stays the name it was.
+TEST_F(cli_Run, ARelativeSegmentPathIsExportedAbsolute) {
+  ScopedTempDir dir;
+  ASSERT_EQ(mkdir((dir.path() + "/sub").c_str(), 0700), 0);
+  const std::string nested = std::string("cd / && echo \"$SHMLEASE_SEGMENT\" && '") + kToolPath +
+                             "' check \"$SHMLEASE_LEASE\" --holder \"$SHMLEASE_HOLDER\"";
+  ToolResult r;
+  {
+    ToolProcess run({"--segment", "sub/leases.seg", "run", "db", "--holder", "h", "--for", "1h",
+                     "--", "sh", "-c", nested},
+                    {}, {"/usr/bin/env", "-C", dir.path()});
+    r.code = run.ExitCode();
+    r.out = run.out();
+    r.err = run.err();
+  }
+  EXPECT_EQ(r.code, 0) << r;
+  EXPECT_EQ(r.out, dir.path() + "/sub/leases.seg\n") << r;
+  EXPECT_FALSE(std::filesystem::exists("/sub/leases.seg"));
+
+  ToolResult named = Run({"run", "db", "--for", "1h", "--", "sh", "-c", "echo $SHMLEASE_SEGMENT"});
+  EXPECT_EQ(named.code, 0) << named;
+  EXPECT_EQ(named.out, segment_.name() + "\n") << named;
+}
+
 TEST_F(cli_Run, DefaultHolderNamesRunsPidAndIncarnation) {
   ToolProcess run(Args({"run", "db", "--for", "1h", "--", "sh", "-c", "echo $SHMLEASE_HOLDER"}));
   std::optional<std::string> holder = run.ReadLine();
@@ -158,8 +184,7 @@ TEST_F(cli_Run, HelpShowsTheDefaultHolderAsAForm) {
 TEST_F(cli_Run, RunsThatAreBothPidOneInTheirNamespacesHoldDifferentNames) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root for a PID namespace";
   // --kill-child: a test that fails must not leave a namespace running.
-  const std::vector<std::string> pid_one = {"/usr/bin/unshare", "--pid", "--fork",
-                                            "--kill-child"};
+  const std::vector<std::string> pid_one = {"/usr/bin/unshare", "--pid", "--fork", "--kill-child"};
   ToolProcess first(Args({"run", "db", "--for", "1h", "--", "sh", "-c",
                           "echo $SHMLEASE_HOLDER; echo ready; while :; do sleep 0.02; done"}),
                     {}, pid_one);

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,17 @@ struct RunArgs {
 // that is not waiting for a stuck lock takes microseconds, and should take
 // effect (a revoke interrupted for nothing would leave the lease held).
 constexpr std::chrono::milliseconds kLockGrace{100};
+
+// The segment as CMD must name it to find run's: a file path made absolute,
+// since CMD (or what it starts) may change directory, and a relative path
+// would then open, or create, another table. A /dev/shm name is the same
+// name from anywhere.
+std::string SegmentForCommand(const std::string& segment) {
+  if (ShmStore::PathOf(segment) != segment || segment.starts_with('/')) return segment;
+  std::error_code ec;
+  const std::filesystem::path absolute = std::filesystem::absolute(segment, ec);
+  return ec ? segment : absolute.string();
+}
 
 int RunRun(const GlobalOptions& options, const RunArgs& given) {
   RunArgs args = given;
@@ -115,7 +127,7 @@ int RunRun(const GlobalOptions& options, const RunArgs& given) {
 
   // What the command may want to know: its segment (so that a nested
   // `shmlease check` finds it), its lease, holder and fencing epoch.
-  setenv("SHMLEASE_SEGMENT", options.segment.c_str(), 1);
+  setenv("SHMLEASE_SEGMENT", SegmentForCommand(options.segment).c_str(), 1);
   setenv("SHMLEASE_NAMESPACE", options.ns.c_str(), 1);
   setenv("SHMLEASE_MODEL", options.model.c_str(), 1);
   setenv("SHMLEASE_LEASE", args.lease.c_str(), 1);
