@@ -43,7 +43,9 @@ struct StartedChild {
 // SignalDescendants), where a subreaper caller finds what the command
 // started outside its group; of a caller that died, those were handed on
 // to another reaper, and only the group is still known.
-// Stop it with StopGuardian before exiting normally.
+// Stop it with StopGuardian before exiting normally. Call this while the
+// caller runs one thread: the guardian allocates after fork (to walk /proc),
+// which a lock held by another thread at the fork could deadlock.
 // Returns the error of execvp (e.g. ENOENT) when the command could not be
 // started (or of fork), after reaping the child and the guardian and taking
 // the terminal back.
