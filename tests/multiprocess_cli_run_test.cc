@@ -796,6 +796,25 @@ TEST_F(cli_RunGroup, ADaemonTheCommandStartedIsStoppedWhenRunEnds) {
   EXPECT_EQ(Run({"check", "db", "--holder", "h"}).code, 1);
 }
 
+// The same when the lease is lost while the command runs: the daemon is
+// stopped with the command's group, and gone once run has exited.
+TEST_F(cli_RunGroup, ALostLeaseStopsTheDaemonTheCommandStarted) {
+  ScopedTempDir dir;
+  const std::string fifo = dir.path() + "/daemon";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  ToolProcess run(Args({"run", "db", "--holder", "keeper", "--for", "1h", "--kill-after", "1h",
+                        "--", "sh", "-c", DaemonStarter(fifo) + LoopingCommand("exit 0")}));
+  std::optional<std::string> daemon_line = run.ReadLine();
+  ASSERT_TRUE(daemon_line) << run.err();
+  const pid_t daemon = std::stoi(*daemon_line);
+  strays_.push_back(daemon);
+  ASSERT_EQ(run.ReadLine(), "ready") << run.err();
+  ASSERT_EQ(Run({"revoke", "db", "--holder", "keeper"}).code, 0);
+  EXPECT_EQ(run.ExitCode(), 1) << run.err();
+  EXPECT_TRUE(Contains(run.err(), "it was revoked")) << run.err();
+  EXPECT_TRUE(Ended(daemon, nullptr)) << "the daemon outlived the lease";
+}
+
 // run stopped from outside (SIGSTOP, not its terminal's Ctrl-Z) cannot
 // extend its lease, nor stop its command when the lease runs out: its
 // guardian, given the lease's deadline at every extension, kills the
