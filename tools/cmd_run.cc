@@ -229,7 +229,9 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& options, Commands& comman
       "Claim LEASE, run CMD while extending it, revoke it when CMD ends; exit with CMD's status "
       "(128+N if it died of signal N), or 1 if the lease was denied or lost");
   sub->add_option("LEASE", args->lease, "The lease's name")->required()->check(NameValidator());
-  sub->add_option("--holder", args->holder, "Who holds the lease")
+  sub->add_option("--holder", args->holder,
+                  "Who holds the lease (the default is unique to this process, across PID "
+                  "namespaces and boots); a lease already held under this name is refused")
       // The default is computed by the run that uses it (DefaultRunHolder):
       // show its form, not the name of the process printing the help.
       ->default_str("run-<PID>-<HASH>")
