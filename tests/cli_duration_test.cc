@@ -59,6 +59,20 @@ TEST(cli_Duration, RefusesZeroAndNegative) {
   EXPECT_EQ(Refused("-5"), Errc::invalid_duration);
 }
 
+// A positive value below the resolution is not "zero", nor "not positive".
+TEST(cli_Duration, RefusesAPositiveValueBelowOneNanosecondAsSuch) {
+  for (std::string_view text : {"0.9ns", "0.5ns", "0.0001us", "0.0000000001s"}) {
+    std::string why;
+    EXPECT_EQ(Refused(text, &why), Errc::invalid_duration) << text;
+    EXPECT_NE(why.find("shorter than 1ns"), std::string::npos) << text << ": " << why;
+    EXPECT_EQ(why.find("positive"), std::string::npos) << text << ": " << why;
+  }
+  std::string why;
+  EXPECT_EQ(Refused("0.0ns", &why), Errc::invalid_duration);
+  EXPECT_NE(why.find("zero"), std::string::npos) << why;
+  EXPECT_EQ(Parsed("1.9ns"), 1ns);
+}
+
 TEST(cli_Duration, RefusesGarbage) {
   for (std::string_view text : {"", "s", "abc", "10x", "1.5", "10 s", " 10s", "1m30", "1..5s", "ms",
                                 "1mss", "1e3s", "0x10s", "1S"}) {

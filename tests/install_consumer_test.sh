@@ -31,5 +31,6 @@ echo "--- the installed shmlease command"
 "$work/prefix/bin/shmlease" --segment "$segment" claim job --holder me --for 10s
 "$work/prefix/bin/shmlease" --segment "$segment" check job --holder me
 "$work/prefix/bin/shmlease" --segment "$segment" dump --json | grep -q '"holder": *"me"'
+"$work/prefix/bin/shmlease" --segment "$segment" revoke job --holder me
 "$work/prefix/bin/shmlease" --segment "$segment" destroy
 echo "install consumer: ok"

@@ -511,8 +511,40 @@ TEST_F(cli_Commands, FileBackedSegment) {
   r = RunTool({"--segment", path, "stat", "--json"});
   EXPECT_EQ(json::parse(r.out)["path"], path);
   EXPECT_EQ(RunTool({"--segment", path, "fsck"}).code, 0);
+  ASSERT_EQ(RunTool({"--segment", path, "revoke", "db", "--holder", "alice"}).code, 0);
   EXPECT_EQ(RunTool({"--segment", path, "destroy"}).code, 0);
   EXPECT_NE(access(path.c_str(), F_OK), 0);
+}
+
+// Removing a segment takes its leases from their holders without a word:
+// each goes on with its old mapping, while the next claimer gets a new,
+// empty table. destroy refuses while any lease is held or pinned, naming
+// each with its holder and pins, unless --force.
+TEST_F(cli_Commands, DestroyRefusesWhileLeasesAreHeldOrPinnedUnlessForced) {
+  ASSERT_EQ(Run({"claim", "db", "--holder", "alice", "--for", "1h"}).code, 0);
+  ASSERT_EQ(Run({"pin", "cache", "--entity", "bob"}).code, 0);
+  ToolResult r = Run({"destroy"});
+  EXPECT_EQ(r.code, 1) << r;
+  EXPECT_TRUE(Contains(r.err, "refusing to remove")) << r;
+  EXPECT_TRUE(Contains(r.err, "2 leases are held or pinned")) << r;
+  EXPECT_TRUE(Contains(r.err, "lease 'db'") && Contains(r.err, "held by 'alice'")) << r;
+  EXPECT_TRUE(Contains(r.err, "lease 'cache'") && Contains(r.err, "pinned by 'bob'")) << r;
+  EXPECT_TRUE(Contains(r.err, "--force")) << r;
+  EXPECT_EQ(Run({"check", "db", "--holder", "alice"}).code, 0) << "the segment was removed";
+
+  ASSERT_EQ(Run({"revoke", "db", "--holder", "alice"}).code, 0);
+  r = Run({"destroy"});
+  EXPECT_EQ(r.code, 1) << r;
+  EXPECT_TRUE(Contains(r.err, "1 lease is held or pinned")) << r;
+  ASSERT_EQ(Run({"unpin", "cache", "--entity", "bob"}).code, 0);
+  r = Run({"destroy"});
+  EXPECT_EQ(r.code, 0) << r;
+  EXPECT_EQ(Run({"stat"}).code, 3) << "not removed";
+
+  ASSERT_EQ(Run({"claim", "db", "--holder", "alice", "--for", "1h"}).code, 0);
+  r = Run({"destroy", "--force"});
+  EXPECT_EQ(r.code, 0) << r;
+  EXPECT_EQ(Run({"stat"}).code, 3) << "not removed";
 }
 
 TEST_F(cli_Commands, GlobalOptionsBeforeOrAfterTheSubcommand) {
@@ -548,6 +580,7 @@ TEST_F(cli_Commands, BadNamesAndFlagsAreUsageErrors) {
       {{"claim", "db", "--holder", "", "--for", "1s"}, "--holder"},
       {{"claim", "db", "--holder", "h", "--for", "0s"}, "--for"},
       {{"claim", "db", "--holder", "h", "--for", "0"}, "--for"},
+      {{"claim", "db", "--holder", "h", "--for", "0.9ns"}, "shorter than 1ns"},
       {{"claim", "db", "--holder", "h", "--for", "-1s"}, "--for"},
       {{"claim", "db", "--holder", "h", "--for", "soon"}, "--for"},
       {{"claim", "db", "--holder", "h"}, "--for"},
@@ -736,6 +769,24 @@ TEST_F(cli_Commands, TextOutputEscapesBytesThatAreNotPrintable) {
   r = Run({"claim", "db", "--holder", "h", "--for", "1\x1bs"});
   EXPECT_EQ(r.code, 2) << r;
   EXPECT_TRUE(OnlyPrintable(r.err) && Contains(r.err, "1\\x1bs")) << r;
+}
+
+// An extension never shortens a lease: one for less than is left changes
+// nothing, and -v says so instead of "extended ... for 10.0s".
+TEST_F(cli_Commands, VerboseExtendSaysWhenTheLeaseKeptItsLaterExpiry) {
+  ASSERT_EQ(Run({"claim", "db", "--holder", "alice", "--for", "1h"}).code, 0);
+  for (const char* command : {"extend", "claim"}) {
+    ToolResult r = Run({"-v", command, "db", "--holder", "alice", "--for", "10s"});
+    ASSERT_EQ(r.code, 0) << r;
+    EXPECT_EQ(r.out.rfind("kept lease 'db'", 0), 0u) << r;
+    EXPECT_TRUE(Contains(r.out, "its expiry in 59m")) << r;
+    EXPECT_TRUE(Contains(r.out, "later than 10.0s from now")) << r;
+    EXPECT_TRUE(Contains(r.out, "(epoch 1)")) << r;
+  }
+  ToolResult r = Run({"-v", "extend", "db", "--holder", "alice", "--for", "2h"});
+  ASSERT_EQ(r.code, 0) << r;
+  EXPECT_EQ(r.out.rfind("extended lease 'db'", 0), 0u) << r;
+  EXPECT_TRUE(Contains(r.out, "for 2h0m0s (epoch 1)")) << r;
 }
 
 TEST_F(cli_Commands, ClaimVerboseSaysExtendedWhenTheHolderHeldIt) {

@@ -38,6 +38,15 @@ bool Contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
+// The epoch of the one lease in `dump --json` output; empty if none.
+std::string EpochInDump(const std::string& json) {
+  const std::string field = "\"epoch\": ";
+  const std::size_t at = json.find(field);
+  if (at == std::string::npos) return "";
+  const std::size_t start = at + field.size();
+  return json.substr(start, json.find_first_not_of("0123456789", start) - start);
+}
+
 // A command that says "ready" once it runs, then loops until stopped; on
 // SIGTERM it runs `on_term` (shell code).
 std::string LoopingCommand(const std::string& on_term) {
@@ -118,21 +127,104 @@ TEST_F(cli_Run, NestedCheckLooksInRunsNamespaceAndModel) {
   EXPECT_EQ(holder.ExitCode(), 0) << holder.err();
 }
 
-TEST_F(cli_Run, DefaultHolderIsPidOfRun) {
+// The default holder starts with run's pid, for a reader, and goes on with
+// a hash of what tells this process apart from one of the same pid elsewhere
+// (another PID namespace, another boot); it fits a name's 64 bytes.
+// A file segment given as a relative path is exported to the command as an
+// absolute one: a nested command elsewhere would otherwise open (or, for a
+// claim, create) another table. A /dev/shm name stays the name it was.
+TEST_F(cli_Run, ARelativeSegmentPathIsExportedAbsolute) {
+  ScopedTempDir dir;
+  ASSERT_EQ(mkdir((dir.path() + "/sub").c_str(), 0700), 0);
+  const std::string nested = std::string("cd / && echo \"$SHMLEASE_SEGMENT\" && '") + kToolPath +
+                             "' check \"$SHMLEASE_LEASE\" --holder \"$SHMLEASE_HOLDER\"";
+  ToolResult r;
+  {
+    ToolProcess run({"--segment", "sub/leases.seg", "run", "db", "--holder", "h", "--for", "1h",
+                     "--", "sh", "-c", nested},
+                    {}, {"/usr/bin/env", "-C", dir.path()});
+    r.code = run.ExitCode();
+    r.out = run.out();
+    r.err = run.err();
+  }
+  EXPECT_EQ(r.code, 0) << r;
+  EXPECT_EQ(r.out, dir.path() + "/sub/leases.seg\n") << r;
+  EXPECT_FALSE(std::filesystem::exists("/sub/leases.seg"));
+
+  ToolResult named = Run({"run", "db", "--for", "1h", "--", "sh", "-c", "echo $SHMLEASE_SEGMENT"});
+  EXPECT_EQ(named.code, 0) << named;
+  EXPECT_EQ(named.out, segment_.name() + "\n") << named;
+}
+
+TEST_F(cli_Run, DefaultHolderNamesRunsPidAndIncarnation) {
   ToolProcess run(Args({"run", "db", "--for", "1h", "--", "sh", "-c", "echo $SHMLEASE_HOLDER"}));
   std::optional<std::string> holder = run.ReadLine();
   ASSERT_TRUE(holder) << run.err();
-  EXPECT_EQ(*holder, "pid-" + std::to_string(run.pid()));
+  const std::string prefix = "run-" + std::to_string(run.pid()) + "-";
+  ASSERT_TRUE(holder->starts_with(prefix)) << *holder;
+  EXPECT_EQ(holder->size(), prefix.size() + 16) << *holder;
+  EXPECT_EQ(holder->find_first_not_of("0123456789abcdef", prefix.size()), std::string::npos)
+      << *holder;
   EXPECT_EQ(run.ExitCode(), 0) << run.err();
 }
 
 TEST_F(cli_Run, HelpShowsTheDefaultHolderAsAForm) {
   ToolResult r = RunTool({"run", "--help"});
   EXPECT_EQ(r.code, 0) << r;
-  EXPECT_TRUE(Contains(r.out, "pid-<PID>")) << r;
+  EXPECT_TRUE(Contains(r.out, "run-<PID>-<HASH>")) << r;
   EXPECT_TRUE(Contains(r.out, "process group")) << r;
   EXPECT_TRUE(Contains(r.out, "127")) << r;
   EXPECT_TRUE(Contains(r.out, "126")) << r;
+}
+
+// Two containers sharing /dev/shm: each run is PID 1 of a PID namespace of
+// its own. Named after the pid alone, both were "pid-1", and the second
+// extended the first's holding and ran its command beside the first's
+// under the same epoch. Their default holders differ, so the second is denied.
+TEST_F(cli_Run, RunsThatAreBothPidOneInTheirNamespacesHoldDifferentNames) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root for a PID namespace";
+  // --kill-child: a test that fails must not leave a namespace running.
+  const std::vector<std::string> pid_one = {"/usr/bin/unshare", "--pid", "--fork", "--kill-child"};
+  ToolProcess first(Args({"run", "db", "--for", "1h", "--", "sh", "-c",
+                          "echo $SHMLEASE_HOLDER; echo ready; while :; do sleep 0.02; done"}),
+                    {}, pid_one);
+  std::optional<std::string> first_holder = first.ReadLine();
+  ASSERT_TRUE(first_holder) << first.err();
+  EXPECT_TRUE(first_holder->starts_with("run-1-")) << *first_holder << ": not PID 1";
+  ASSERT_EQ(first.ReadLine(), "ready") << first.err();
+  ToolProcess second(
+      Args({"run", "db", "--for", "1h", "--", "sh", "-c", "echo second-ran $SHMLEASE_HOLDER"}), {},
+      pid_one);
+  EXPECT_EQ(second.ExitCode(), 1) << second.out() << second.err();
+  EXPECT_EQ(second.out(), "") << "the second command ran beside the first";
+  EXPECT_TRUE(Contains(second.err(), "claim denied")) << second.err();
+  EXPECT_TRUE(Contains(second.err(), "'" + *first_holder + "'")) << second.err();
+  ASSERT_EQ(Run({"revoke", "db", "--holder", *first_holder}).code, 0);
+  EXPECT_EQ(first.ExitCode(), 1) << first.err();
+  EXPECT_TRUE(Contains(first.err(), "it was revoked")) << first.err();
+}
+
+// A lease already held under the holder name run is given belongs to
+// another process: run refuses it instead of extending it, never starts its
+// command, and leaves the holding (and its epoch) as it was.
+TEST_F(cli_Run, RefusesALeaseAlreadyHeldUnderItsHolderName) {
+  ScopedTempDir dir;
+  const std::string marker = dir.path() + "/ran";
+  ASSERT_EQ(Run({"claim", "db", "--holder", "twice", "--for", "1h"}).code, 0);
+  const std::string epoch = EpochInDump(Run({"dump", "--json"}).out);
+  ASSERT_FALSE(epoch.empty());
+  for (const bool wait : {false, true}) {
+    std::vector<std::string> args = {"run", "db", "--holder", "twice", "--for", "1h"};
+    if (wait) args.push_back("--wait");
+    args.insert(args.end(), {"--", "touch", marker});
+    ToolResult r = Run(args);
+    EXPECT_EQ(r.code, 1) << r;
+    EXPECT_TRUE(Contains(r.err, "already held by 'twice'")) << r;
+    EXPECT_TRUE(Contains(r.err, "--holder")) << r;
+    EXPECT_NE(access(marker.c_str(), F_OK), 0) << "the command ran under another's holding";
+  }
+  EXPECT_EQ(Run({"check", "db", "--holder", "twice"}).code, 0);
+  EXPECT_EQ(EpochInDump(Run({"dump", "--json"}).out), epoch) << "the holding was changed";
 }
 
 TEST_F(cli_Run, DeniedWithoutWaitDoesNotStartTheCommand) {
@@ -673,6 +765,98 @@ TEST_F(cli_RunGroup, WhatTheCommandLeftRunningIsStoppedBeforeTheLeaseIsGivenUp) 
   if (status != 0) EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM) << status;
   EXPECT_EQ(Run({"check", "db", "--holder", "h"}).code, 1);
   EXPECT_EQ(Run({"claim", "db", "--holder", "other", "--for", "1h"}).code, 0);
+}
+
+// Shell code that starts a daemon as daemons start: a double fork, the
+// second child in a session (and process group) of its own, stdio on
+// /dev/null. It writes its pid to the FIFO `pid_fifo`, which the command
+// reads and prints.
+std::string DaemonStarter(const std::string& pid_fifo) {
+  return "(setsid sh -c 'echo $$ > \"" + pid_fifo +
+         "\"; exec sleep 300' </dev/null >/dev/null 2>&1 &); read daemon < '" + pid_fifo +
+         "'; echo $daemon; ";
+}
+
+// A daemon escapes the command's process group, and so what run stops when
+// the command ends. As a subreaper run is handed the orphan, and stops it
+// before it gives the lease up. (This process, a subreaper too but higher
+// up, was handed it before: it outlived run.)
+TEST_F(cli_RunGroup, ADaemonTheCommandStartedIsStoppedWhenRunEnds) {
+  ScopedTempDir dir;
+  const std::string fifo = dir.path() + "/daemon";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  ToolResult r = Run({"run", "db", "--holder", "h", "--for", "1h", "--kill-after", "1h", "-v", "--",
+                      "sh", "-c", DaemonStarter(fifo) + "exit 3"});
+  EXPECT_EQ(r.code, 3) << r;
+  const pid_t daemon = std::atoi(r.out.c_str());
+  ASSERT_GT(daemon, 0) << r;
+  strays_.push_back(daemon);
+  EXPECT_TRUE(Ended(daemon, nullptr)) << "the daemon outlived run: " << r;
+  EXPECT_TRUE(Contains(r.err, "left running")) << r;
+  EXPECT_EQ(Run({"check", "db", "--holder", "h"}).code, 1);
+}
+
+// The same when the lease is lost while the command runs: the daemon is
+// stopped with the command's group, and gone once run has exited.
+TEST_F(cli_RunGroup, ALostLeaseStopsTheDaemonTheCommandStarted) {
+  ScopedTempDir dir;
+  const std::string fifo = dir.path() + "/daemon";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  ToolProcess run(Args({"run", "db", "--holder", "keeper", "--for", "1h", "--kill-after", "1h",
+                        "--", "sh", "-c", DaemonStarter(fifo) + LoopingCommand("exit 0")}));
+  std::optional<std::string> daemon_line = run.ReadLine();
+  ASSERT_TRUE(daemon_line) << run.err();
+  const pid_t daemon = std::stoi(*daemon_line);
+  strays_.push_back(daemon);
+  ASSERT_EQ(run.ReadLine(), "ready") << run.err();
+  ASSERT_EQ(Run({"revoke", "db", "--holder", "keeper"}).code, 0);
+  EXPECT_EQ(run.ExitCode(), 1) << run.err();
+  EXPECT_TRUE(Contains(run.err(), "it was revoked")) << run.err();
+  EXPECT_TRUE(Ended(daemon, nullptr)) << "the daemon outlived the lease";
+}
+
+// run stopped from outside (SIGSTOP, not its terminal's Ctrl-Z) cannot
+// extend its lease, nor stop its command when the lease runs out: its
+// guardian, given the lease's deadline at every extension, kills the
+// command, and the daemon the command started, before the lease can be
+// claimed again. The next holder's command looks at both the moment it
+// runs: ended (zombies of the stopped run) or gone.
+TEST_F(cli_RunGroup, AStoppedRunsCommandIsKilledBeforeTheLeaseRunsOut) {
+  ScopedTempDir dir;
+  const std::string fifo = dir.path() + "/daemon";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  ToolProcess run(Args({"run", "db", "--holder", "stopped", "--for", "1s", "--", "sh", "-c",
+                        DaemonStarter(fifo) + "echo $$; " + LoopingCommand("exit 0")}));
+  std::optional<std::string> daemon_line = run.ReadLine();
+  ASSERT_TRUE(daemon_line) << run.err();
+  const pid_t daemon = std::stoi(*daemon_line);
+  strays_.push_back(daemon);
+  std::optional<std::string> command_line = run.ReadLine();
+  ASSERT_TRUE(command_line) << run.err();
+  const std::string command = *command_line;
+  ASSERT_EQ(run.ReadLine(), "ready") << run.err();
+  run.Signal(SIGSTOP);
+  int status = 0;
+  ASSERT_EQ(waitpid(run.pid(), &status, WUNTRACED), run.pid());
+  ASSERT_TRUE(WIFSTOPPED(status)) << status;
+  // "<pid>:<state>" of each, the state empty for a process that is gone.
+  const std::string look =
+      "for p in " + command + " " + std::to_string(daemon) +
+      "; do s=$(sed 's/.*) //' /proc/$p/stat 2>/dev/null | cut -c1); echo \"$p:$s\"; done";
+  ToolResult next =
+      Run({"run", "db", "--holder", "next", "--for", "1h", "--wait", "--", "sh", "-c", look});
+  EXPECT_EQ(next.code, 0) << next;
+  std::istringstream lines(next.out);
+  int looked = 0;
+  for (std::string line; std::getline(lines, line); ++looked) {
+    const std::string state = line.substr(line.find(':') + 1);
+    EXPECT_TRUE(state.empty() || state == "Z") << line << ": ran on past the lease";
+  }
+  EXPECT_EQ(looked, 2) << next;
+  run.Signal(SIGCONT);
+  EXPECT_EQ(run.ExitCode(), 1) << run.err();
+  EXPECT_TRUE(Contains(run.err(), "lost")) << run.err();
+  EXPECT_TRUE(Ended(daemon, nullptr));
 }
 
 TEST_F(cli_RunGroup, CommandWithoutLeftoversEndsWithoutDelay) {

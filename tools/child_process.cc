@@ -1,13 +1,19 @@
 #include "child_process.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
+#include <ctime>
+#include <limits>
 
+#include "descendants.h"
 #include "unique_fd.h"
 
 namespace shmlease::cli {
@@ -45,25 +51,87 @@ bool SetForegroundGroup(int terminal, pid_t pgid) {
   return done;
 }
 
-// Forks the guardian of group `pgid` (see StartChild); -1 and errno when fork failed.
-pid_t StartGuardian(pid_t pgid) {
+// The guardian's deadline as it travels through its pipe: nanoseconds on
+// CLOCK_MONOTONIC. One write of it is atomic (it is below PIPE_BUF).
+using WireDeadline = std::int64_t;
+constexpr WireDeadline kNoDeadline = std::numeric_limits<WireDeadline>::max();
+
+WireDeadline ToWire(std::chrono::steady_clock::time_point deadline) {
+  if (deadline == std::chrono::steady_clock::time_point::max()) return kNoDeadline;
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch()).count();
+}
+
+WireDeadline MonotonicNow() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<WireDeadline>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
+}
+
+// Until the guardian must act: its parent died (`parent` is no longer its
+// parent, or `renew` reached its end: nobody can write it any more), or
+// `deadline` passed without a later one arriving on `renew`. `wake` is
+// readable on the guardian's death signal.
+void GuardUntilDue(pid_t parent, int renew, int wake, WireDeadline deadline) {
+  for (;;) {
+    if (getppid() != parent) return;
+    const WireDeadline now = MonotonicNow();
+    if (deadline != kNoDeadline && now >= deadline) return;
+    pollfd fds[2] = {{renew, POLLIN, 0}, {wake, POLLIN, 0}};
+    const nfds_t nfds = wake >= 0 ? 2 : 1;
+    timespec timeout{};
+    if (deadline != kNoDeadline) {
+      timeout = {static_cast<time_t>((deadline - now) / 1'000'000'000),
+                 static_cast<long>((deadline - now) % 1'000'000'000)};
+    }
+    if (ppoll(fds, nfds, deadline != kNoDeadline ? &timeout : nullptr, nullptr) <= 0) continue;
+    if (fds[0].revents != 0) {
+      // Whole deadlines only (every write is one); the last one counts.
+      WireDeadline got[64];
+      const ssize_t n = ::read(renew, got, sizeof got);
+      if (n == 0) return;
+      if (n >= static_cast<ssize_t>(sizeof(WireDeadline))) {
+        deadline = got[static_cast<std::size_t>(n) / sizeof(WireDeadline) - 1];
+      }
+    }
+    if (nfds == 2 && fds[1].revents != 0) {
+      signalfd_siginfo info;
+      ssize_t ignored = ::read(wake, &info, sizeof info);
+      (void)ignored;
+    }
+  }
+}
+
+// Forks the guardian of group `pgid` (see StartChild), which reads its
+// deadlines from what *renew (the write end, non-blocking) is given; -1 and
+// errno when fork or the pipe failed.
+pid_t StartGuardian(pid_t pgid, std::chrono::steady_clock::time_point deadline, UniqueFd* renew) {
   const pid_t parent = getpid();
   const long max_fd = sysconf(_SC_OPEN_MAX);
   sigset_t all, wake;
   sigfillset(&all);
   sigemptyset(&wake);
   sigaddset(&wake, kGuardianSignal);
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return -1;
+  UniqueFd read_end(fds[0]);
+  UniqueFd write_end(fds[1]);
+  if (fcntl(write_end.get(), F_SETFL, O_NONBLOCK) != 0) return -1;
+  const WireDeadline first = ToWire(deadline);
   const pid_t guardian = fork();
-  if (guardian != 0) return guardian;
+  if (guardian != 0) {
+    if (guardian > 0) *renew = std::move(write_end);
+    return guardian;
+  }
 
   // The guardian. All signals blocked first, so that kGuardianSignal waits
-  // for sigwaitinfo instead of ending it, and nothing but SIGKILL stops it.
+  // for its descriptor instead of ending it, and nothing but SIGKILL stops it.
   sigprocmask(SIG_SETMASK, &all, nullptr);
-  // It holds nothing of run's: not its output (a reader waiting for the end
-  // of run's output must not wait for the guardian), not the segment, not
-  // the terminal.
-  if (close_range(0, ~0U, 0) != 0) {
-    for (long fd = 0; fd < max_fd; ++fd) close(static_cast<int>(fd));
+  // It holds nothing of run's but the read end of its deadlines: not its
+  // output (a reader waiting for the end of run's output must not wait for
+  // the guardian), not the segment, not the terminal.
+  if (dup2(read_end.get(), 0) != 0) _exit(1);
+  if (close_range(1, ~0U, 0) != 0) {
+    for (long fd = 1; fd < max_fd; ++fd) close(static_cast<int>(fd));
   }
   // Out of run's process group, so that a signal to run's whole job (a
   // shell's `kill -9 %1`) does not end the guardian along with run.
@@ -74,16 +142,23 @@ pid_t StartGuardian(pid_t pgid) {
   // The signal is sent on the thread's death, after the guardian has been
   // handed to a new parent: a changed getppid() tells it apart from the same
   // signal sent by anyone else, and covers a parent that died before prctl.
-  while (getppid() == parent) {
-    siginfo_t info;
-    sigwaitinfo(&wake, &info);
-  }
+  // Without the descriptor, the end of the deadlines' pipe (the parent's
+  // death) still wakes the guardian.
+  const int wake_fd = signalfd(-1, &wake, SFD_CLOEXEC);
+  GuardUntilDue(parent, 0, wake_fd, first);
   kill(-pgid, SIGKILL);
+  // A parent still there (stopped, or starved) may have been handed daemons
+  // of the command's: each round kills what is there, and what those
+  // leave behind is handed to the parent for the next one.
+  while (getppid() == parent && SignalDescendants(parent, getpid(), SIGKILL) > 0) {
+    const timespec pause{0, 1'000'000};
+    nanosleep(&pause, nullptr);
+  }
   _exit(0);
 }
 
 std::error_code StartChild(const std::vector<std::string>& argv, const sigset_t& mask, int terminal,
-                           StartedChild* started) {
+                           std::chrono::steady_clock::time_point deadline, StartedChild* started) {
   *started = StartedChild{};
   // Built before fork: the child may only make async-signal-safe calls.
   std::vector<char*> args;
@@ -133,7 +208,8 @@ std::error_code StartChild(const std::vector<std::string>& argv, const sigset_t&
   // EACCES once the child has exec'd: then it has done this itself.
   setpgid(child, child);
   if (terminal >= 0) SetForegroundGroup(terminal, child);
-  const pid_t guardian = StartGuardian(child);
+  UniqueFd renew;
+  const pid_t guardian = StartGuardian(child, deadline, &renew);
   if (guardian < 0) {
     const int err = errno;
     kill(child, SIGKILL);
@@ -158,7 +234,14 @@ std::error_code StartChild(const std::vector<std::string>& argv, const sigset_t&
   }
   started->pid = child;
   started->guardian = guardian;
+  started->renew = std::move(renew);
   return {};
+}
+
+void RenewGuardian(int renew_fd, std::chrono::steady_clock::time_point deadline) {
+  const WireDeadline wire = ToWire(deadline);
+  ssize_t ignored = ::write(renew_fd, &wire, sizeof wire);  // EAGAIN: see the header.
+  (void)ignored;
 }
 
 void StopGuardian(pid_t guardian) {

@@ -6,15 +6,20 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include <chrono>
 #include <string>
 #include <system_error>
 #include <vector>
+
+#include "unique_fd.h"
 
 namespace shmlease::cli {
 
 struct StartedChild {
   pid_t pid = -1;       // The command, leader of its own process group.
   pid_t guardian = -1;  // Kills that group when the caller dies; see StopGuardian.
+  // Where RenewGuardian writes the guardian's new deadlines.
+  UniqueFd renew;
 };
 
 // Starts argv[0] (looked up in PATH) with `argv`, and the signal mask `mask`,
@@ -30,12 +35,28 @@ struct StartedChild {
 // descriptor, ignores every signal sent to it, leaves the caller's group (a
 // signal to the caller's whole job must not end it too), and, once the
 // calling thread has ended (its own PR_SET_PDEATHSIG), SIGKILLs the group.
-// Stop it with StopGuardian before exiting normally.
+// It does so too once `deadline` (on CLOCK_MONOTONIC; time_point::max() for
+// none) has passed without a later one from RenewGuardian: a caller that is
+// stopped (SIGSTOP from elsewhere) or starved cannot extend its lease, and
+// its command must not run past the lease's promise. Then, while the caller
+// still lives, it also kills every other process below the caller (see
+// SignalDescendants), where a subreaper caller finds what the command
+// started outside its group; of a caller that died, those were handed on
+// to another reaper, and only the group is still known.
+// Stop it with StopGuardian before exiting normally. Call this while the
+// caller runs one thread: the guardian allocates after fork (to walk /proc),
+// which a lock held by another thread at the fork could deadlock.
 // Returns the error of execvp (e.g. ENOENT) when the command could not be
 // started (or of fork), after reaping the child and the guardian and taking
 // the terminal back.
 std::error_code StartChild(const std::vector<std::string>& argv, const sigset_t& mask, int terminal,
-                           StartedChild* started);
+                           std::chrono::steady_clock::time_point deadline, StartedChild* started);
+
+// Gives the guardian a new deadline (on CLOCK_MONOTONIC), written to
+// `renew_fd` (StartedChild::renew). Never blocks: a guardian too far behind
+// to have read its earlier deadlines keeps an earlier one, which errs on
+// the side of the lease.
+void RenewGuardian(int renew_fd, std::chrono::steady_clock::time_point deadline);
 
 // Stdin when it is a terminal whose foreground process group is the caller's
 // (the caller may hand the terminal on), else -1.

@@ -38,6 +38,25 @@ std::optional<Info> CurrentHolding(const ShmStore& store, const Key& key) {
   return leases.begin()->second;
 }
 
+// For -v, after an extension of `before`: an extension never shortens a
+// lease, so one for less than was left changed nothing, and saying
+// "extended ... for 10.0s" of it would be wrong about when it runs out.
+void SayExtended(const GlobalOptions& options, const ShmStore& store, const Key& key,
+                 const LeaseArgs& args, const std::optional<Info>& before) {
+  if (!options.verbose) return;
+  const std::optional<Info> after = CurrentHolding(store, key);
+  const std::uint64_t epoch = after && after->holder == args.holder ? after->epoch : 0;
+  if (!before || !after || after->holder != args.holder || after->epoch != before->epoch ||
+      after->expiry != before->expiry) {
+    SayHeld(options, key, args, "extended", epoch);
+    return;
+  }
+  std::printf("kept %s as '%s': its expiry in %s is later than %s from now (epoch %llu)\n",
+              LeaseName(key).c_str(), Printable(args.holder).c_str(),
+              FormatDuration(after->expiry - store.Now()).c_str(),
+              FormatDuration(args.duration).c_str(), static_cast<unsigned long long>(epoch));
+}
+
 int RunClaim(const GlobalOptions& options, const LeaseArgs& args) {
   OpenedSegment opened = OpenSegment(options, Access::kCreate);
   if (!opened.store) return ReportOpenFailure(options, opened);
@@ -56,8 +75,11 @@ int RunClaim(const GlobalOptions& options, const LeaseArgs& args) {
   if (options.verbose) {
     const std::uint64_t epoch = HoldingEpoch(*opened.store, key, args.holder);
     // The same holder with the same fencing epoch: the holding went on, extended.
-    const bool extended = before && before->holder == args.holder && before->epoch == epoch;
-    SayHeld(options, key, args, extended ? "extended" : "claimed", epoch);
+    if (before && before->holder == args.holder && before->epoch == epoch) {
+      SayExtended(options, *opened.store, key, args, before);
+    } else {
+      SayHeld(options, key, args, "claimed", epoch);
+    }
   }
   return kExitOk;
 }
@@ -66,14 +88,16 @@ int RunExtend(const GlobalOptions& options, const LeaseArgs& args) {
   OpenedSegment opened = OpenSegment(options, Access::kCreate);
   if (!opened.store) return ReportOpenFailure(options, opened);
   const Key key = args.KeyIn(options);
+  // Only for -v: whether the extension moved the expiry at all.
+  std::optional<Info> before;
+  if (options.verbose) before = CurrentHolding(*opened.store, key);
   std::error_code ec = opened.store->ExtendLease(key, Request{args.holder, args.duration});
   if (ec == Errc::invalid) {
     return Report("'" + Printable(args.holder) + "' does not hold " + LeaseName(key) + ": it is " +
                   DescribeCurrent(*opened.store, key));
   }
   if (ec) return Report("cannot extend " + LeaseName(key), ec);
-  if (options.verbose)
-    SayHeld(options, key, args, "extended", HoldingEpoch(*opened.store, key, args.holder));
+  SayExtended(options, *opened.store, key, args, before);
   return kExitOk;
 }
 

@@ -1,11 +1,13 @@
 // run: a safer flock(1). Claims a lease, runs a command while keeping the
 // lease, gives it up when the command ends.
 #include <signal.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -13,6 +15,7 @@
 #include "child_process.h"
 #include "cli_options.h"
 #include "command.h"
+#include "default_holder.h"
 #include "duration.h"
 #include "lease_keeper.h"
 #include "lease_text.h"
@@ -28,7 +31,7 @@ using namespace std::chrono_literals;
 
 struct RunArgs {
   std::string lease;
-  std::string holder;
+  std::string holder;  // Empty: DefaultRunHolder().
   std::chrono::nanoseconds duration{};
   bool wait = false;
   std::chrono::nanoseconds kill_after = 5s;
@@ -40,7 +43,20 @@ struct RunArgs {
 // effect (a revoke interrupted for nothing would leave the lease held).
 constexpr std::chrono::milliseconds kLockGrace{100};
 
-int RunRun(const GlobalOptions& options, const RunArgs& args) {
+// The segment as CMD must name it to find run's: a file path made absolute,
+// since CMD (or what it starts) may change directory, and a relative path
+// would then open, or create, another table. A /dev/shm name is the same
+// name from anywhere.
+std::string SegmentForCommand(const std::string& segment) {
+  if (ShmStore::PathOf(segment) != segment || segment.starts_with('/')) return segment;
+  std::error_code ec;
+  const std::filesystem::path absolute = std::filesystem::absolute(segment, ec);
+  return ec ? segment : absolute.string();
+}
+
+int RunRun(const GlobalOptions& options, const RunArgs& given) {
+  RunArgs args = given;
+  if (args.holder.empty()) args.holder = DefaultRunHolder();
   // An ignored SIGCHLD (inherited through exec) makes the kernel reap CMD
   // itself, and its exit status would be lost; CMD gets the default too.
   struct sigaction default_action {};
@@ -65,14 +81,15 @@ int RunRun(const GlobalOptions& options, const RunArgs& args) {
   Clock::time_point claimed_at;
   for (;;) {
     claimed_at = store.Now();
-    Info current;
     int signo = 0;
+    // A claim, never an extension: a holding already under run's holder
+    // name is another process's (a holder given twice, or a pid that
+    // another PID namespace has too), and taking it over would run two
+    // commands at once under one epoch.
     // Interruptible: a process stopped while it holds the writers' lock
     // would otherwise keep run deaf to Ctrl-C for the whole lock timeout.
     std::error_code ec = RunUnlessSignalled(
-        [&](std::stop_token stop) {
-          return store.ClaimOrExtendLease(key, request, &current, std::move(stop));
-        },
+        [&](std::stop_token stop) { return store.ClaimLease(key, request, std::move(stop)); },
         signals, &signo, WithoutThread::kRunHere, kLockGrace);
     if (signo != 0) {
       // Claimed all the same (the lock came as the signal did): give it back.
@@ -80,7 +97,20 @@ int RunRun(const GlobalOptions& options, const RunArgs& args) {
       return 128 + signo;
     }
     if (!ec) break;
-    if (ec != Errc::claim_denied) return Report("cannot claim " + LeaseName(key), ec);
+    if (ec != Errc::held) return Report("cannot claim " + LeaseName(key), ec);
+    LeaseMap leases;
+    const Key keys[] = {key};
+    if (std::error_code read = store.Leases(&leases, keys)) {
+      return Report("cannot read " + LeaseName(key), read);
+    }
+    if (leases.empty()) continue;  // Given up since the claim: claim again.
+    const Info& current = leases.begin()->second;
+    if (current.holder == args.holder) {
+      return Report("refused: " + LeaseName(key) + " is already " +
+                    DescribeHolding(current, store.Now()) +
+                    ", under the holder name run was to use; run never takes over a holding "
+                    "(another process has it), so give run a --holder of its own");
+    }
     const std::string holding = DescribeHolding(current, store.Now());
     if (!args.wait) return Report("claim denied: " + LeaseName(key) + " is " + holding);
     if (options.verbose) {
@@ -97,7 +127,7 @@ int RunRun(const GlobalOptions& options, const RunArgs& args) {
 
   // What the command may want to know: its segment (so that a nested
   // `shmlease check` finds it), its lease, holder and fencing epoch.
-  setenv("SHMLEASE_SEGMENT", options.segment.c_str(), 1);
+  setenv("SHMLEASE_SEGMENT", SegmentForCommand(options.segment).c_str(), 1);
   setenv("SHMLEASE_NAMESPACE", options.ns.c_str(), 1);
   setenv("SHMLEASE_MODEL", options.model.c_str(), 1);
   setenv("SHMLEASE_LEASE", args.lease.c_str(), 1);
@@ -116,8 +146,21 @@ int RunRun(const GlobalOptions& options, const RunArgs& args) {
   // Given the terminal (when run has it), that group also reads it and gets
   // what its keys send, as a shell's job would.
   const int terminal = ForegroundTerminal();
+  // A subreaper, so that what CMD starts and leaves (a daemon that left its
+  // group) is handed to run, to be stopped with the rest before the lease
+  // is given up. prctl cannot fail for these arguments.
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
+  // The guardian kills CMD once the lease's promise ends unless run renews
+  // it: a stopped run neither extends nor stops CMD. On a fake clock, time
+  // passes only when a test moves it: no deadline.
+  ShmStats stats;
+  const bool fake_clock = !store.GetStats(&stats) && stats.fake_clock;
+  const auto guardian_deadline =
+      fake_clock ? std::chrono::steady_clock::time_point::max()
+                 : GuardianDeadline(store, claimed_at + args.duration, args.duration);
   StartedChild started;
-  if (std::error_code ec = StartChild(args.command, signals.original_mask(), terminal, &started)) {
+  if (std::error_code ec = StartChild(args.command, signals.original_mask(), terminal,
+                                      guardian_deadline, &started)) {
     store.RevokeLease(key, args.holder);
     Report("cannot run '" + args.command.front() + "'", ec);
     // As a shell would: 127 for a command that is not there, 126 for one that cannot run.
@@ -130,8 +173,15 @@ int RunRun(const GlobalOptions& options, const RunArgs& args) {
                  Printable(args.command.front()).c_str(), static_cast<int>(child));
   }
 
-  KeeperPlan plan{key,      args.holder, args.duration, args.kill_after, claimed_at + args.duration,
-                  terminal, epoch};
+  KeeperPlan plan{key,
+                  args.holder,
+                  args.duration,
+                  args.kill_after,
+                  claimed_at + args.duration,
+                  terminal,
+                  epoch,
+                  started.guardian,
+                  fake_clock ? -1 : started.renew.get()};
   KeeperOutcome outcome = KeepLeaseWhileRunning(store, plan, child, signals);
   // Nothing of CMD's group runs any more: the guardian has nothing left to do.
   StopGuardian(started.guardian);
@@ -140,7 +190,7 @@ int RunRun(const GlobalOptions& options, const RunArgs& args) {
                   "' ran: " + outcome.lost_because + "; the command was stopped");
   }
   if (outcome.stopped_leftovers && options.verbose) {
-    std::fprintf(stderr, "shmlease: stopped what %s left running in its process group\n",
+    std::fprintf(stderr, "shmlease: stopped what %s left running\n",
                  Printable(args.command.front()).c_str());
   }
   // The lease may have been lost after the last extension, while CMD was
@@ -174,16 +224,17 @@ int RunRun(const GlobalOptions& options, const RunArgs& args) {
 
 void AddRunCommand(CLI::App& app, const GlobalOptions& options, Commands& commands) {
   auto args = std::make_shared<RunArgs>();
-  args->holder = "pid-" + std::to_string(getpid());
   CLI::App* sub = app.add_subcommand(
       "run",
       "Claim LEASE, run CMD while extending it, revoke it when CMD ends; exit with CMD's status "
       "(128+N if it died of signal N), or 1 if the lease was denied or lost");
   sub->add_option("LEASE", args->lease, "The lease's name")->required()->check(NameValidator());
-  sub->add_option("--holder", args->holder, "Who holds the lease")
-      // The default is computed per process: show its form, not the pid of
-      // the process printing the help.
-      ->default_str("pid-<PID>")
+  sub->add_option("--holder", args->holder,
+                  "Who holds the lease (the default is unique to this process, across PID "
+                  "namespaces and boots); a lease already held under this name is refused")
+      // The default is computed by the run that uses it (DefaultRunHolder):
+      // show its form, not the name of the process printing the help.
+      ->default_str("run-<PID>-<HASH>")
       ->check(NameValidator());
   AddDurationOption(sub, "--for", &args->duration,
                     "Lease duration; it is extended every third of it while CMD runs")
@@ -200,8 +251,11 @@ void AddRunCommand(CLI::App& app, const GlobalOptions& options, Commands& comman
       "SIGTERM and SIGHUP are passed on to the group. If stdin is run's terminal, CMD's group "
       "gets the terminal (its keys' signals reach it directly) until CMD ends. When CMD ends, "
       "what it left running in its group gets SIGTERM, then SIGKILL after --kill-after, before "
-      "the lease is given up. If shmlease itself is killed, CMD's whole group is killed with "
-      "it. Exits 127 if CMD is not found, 126 if it cannot be run.\nGlobal options (--segment, "
+      "the lease is given up; so does what CMD started outside its group (a daemon: run is a "
+      "child subreaper). If shmlease itself is killed, CMD's whole group is killed with it; "
+      "if it is stopped, CMD's group and what it started are killed just before the lease "
+      "runs out. Exits 127 if CMD is not found, 126 if it cannot be run.\nGlobal options "
+      "(--segment, "
       "--namespace, --model, --trust-owner, --trust-any-owner, --lock-timeout, -v) may be given "
       "before or after "
       "the subcommand; see shmlease --help.");

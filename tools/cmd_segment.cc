@@ -16,6 +16,7 @@
 #include "duration.h"
 #include "command.h"
 #include "json_text.h"
+#include "lease_text.h"
 #include "report.h"
 #include "shmlease/shmlease.h"
 
@@ -148,6 +149,44 @@ std::optional<uid_t> UntrustedOwner(const GlobalOptions& options, const std::str
   return st.st_uid;
 }
 
+// How many of the leases in use destroy names before it counts the rest.
+constexpr std::size_t kLeasesNamed = 10;
+
+// Removing a segment whose leases are held or pinned takes them from their
+// holders without a word: each goes on believing it holds its lease (it
+// keeps its mapping), while a process that opens the name anew gets a fresh
+// table and can claim the same lease. So destroy says what it would break,
+// and refuses unless forced: kExitOk when nothing is held or pinned.
+int RefuseIfInUse(const GlobalOptions& options, const std::string& path, const ShmStore& store) {
+  std::vector<LeaseEntry> in_use;
+  if (std::error_code ec = store.Snapshot(&in_use)) {
+    return Report("cannot read the leases of segment '" + options.segment + "' (" + path + ")", ec);
+  }
+  if (in_use.empty()) return kExitOk;
+  const int code = Report("refusing to remove segment '" + options.segment + "' (" + path +
+                          "): " + std::to_string(in_use.size()) +
+                          (in_use.size() == 1 ? " lease is" : " leases are") +
+                          " held or pinned, and their holders would lose them unannounced; "
+                          "pass --force to remove it anyway");
+  const Clock::time_point now = store.Now();
+  for (std::size_t i = 0; i < in_use.size() && i < kLeasesNamed; ++i) {
+    const LeaseEntry& e = in_use[i];
+    std::string line = "  " + LeaseName(e.key);
+    if (e.held) line += " " + DescribeHolding(e.info, now);
+    if (!e.pinned_by.empty()) {
+      line += e.held ? ", pinned by" : " pinned by";
+      for (std::size_t p = 0; p < e.pinned_by.size(); ++p) {
+        line += (p == 0 ? " '" : ", '") + Printable(e.pinned_by[p]) + "'";
+      }
+    }
+    std::fprintf(stderr, "%s\n", Sanitized(line).c_str());
+  }
+  if (in_use.size() > kLeasesNamed) {
+    std::fprintf(stderr, "  and %zu more\n", in_use.size() - kLeasesNamed);
+  }
+  return code;
+}
+
 int RunDestroy(const GlobalOptions& options, bool force) {
   const std::string path = ShmStore::PathOf(options.segment);
   if (!force) {
@@ -161,8 +200,16 @@ int RunDestroy(const GlobalOptions& options, bool force) {
   }
   // A file path may name any file: refuse to unlink one that is not a lease
   // segment unless told to. /dev/shm names are always segments of someone's.
+  OpenedSegment opened;
+  if (!force) {
+    opened = OpenSegment(options, Access::kRead);
+    if (opened.store) {
+      if (int refused = RefuseIfInUse(options, path, *opened.store); refused != kExitOk) {
+        return refused;
+      }
+    }
+  }
   if (path == options.segment && !force) {
-    OpenedSegment opened = OpenSegment(options, Access::kRead);
     if (opened.ec == Errc::corrupt_segment || opened.ec == Errc::incompatible_segment) {
       ReportOpenFailure(options, opened);
       return Report(path + " is not a usable lease segment; pass --force to remove it anyway",
@@ -280,7 +327,9 @@ void AddSegmentCommands(CLI::App& app, const GlobalOptions& options, Commands& c
     auto force = std::make_shared<bool>(false);
     CLI::App* sub = app.add_subcommand("destroy", "Remove the segment");
     sub->add_flag("-f,--force", *force,
-                  "Succeed when there is no segment; remove a file that is not a valid segment");
+                  "Remove the segment even while leases are held or pinned in it (destroy "
+                  "refuses then, naming them); succeed when there is no segment; remove a file "
+                  "that is not a valid segment");
     commands.Add(sub, [&options, force] { return RunDestroy(options, *force); });
   }
   {

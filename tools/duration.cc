@@ -64,12 +64,15 @@ std::error_code ParseDuration(std::string_view text, std::chrono::nanoseconds* o
   const std::string kTooLarge = "is too large: at most 100 years (876000h)";
   const bool bare_integer = text.find_first_not_of("0123456789") == std::string_view::npos;
   Wide total = 0;
+  // A positive value that comes to no whole nanosecond ("0.9ns") is not zero.
+  bool nonzero_digit = false;
   std::size_t i = 0;
   std::size_t next_unit = 0;  // Units come largest first, each at most once.
   while (i < text.size()) {
     Wide whole = 0;
     std::size_t digits = 0;
     for (; i < text.size() && IsDigit(text[i]); ++i, ++digits) {
+      nonzero_digit |= text[i] != '0';
       whole = whole * 10 + static_cast<unsigned>(text[i] - '0');
       if (whole > kMax) return Fail(too_large, why, kTooLarge);
     }
@@ -81,6 +84,7 @@ std::error_code ParseDuration(std::string_view text, std::chrono::nanoseconds* o
       ++i;
       std::size_t fraction_digits = 0;
       for (; i < text.size() && IsDigit(text[i]); ++i, ++fraction_digits) {
+        nonzero_digit |= text[i] != '0';
         if (scale < static_cast<Wide>(1'000'000'000'000'000'000ULL)) {
           fraction = fraction * 10 + static_cast<unsigned>(text[i] - '0');
           scale *= 10;
@@ -105,6 +109,10 @@ std::error_code ParseDuration(std::string_view text, std::chrono::nanoseconds* o
     }
     total += whole * static_cast<Wide>(unit_ns) + fraction * static_cast<Wide>(unit_ns) / scale;
     if (total > kMax) return Fail(too_large, why, kTooLarge);
+  }
+  if (total == 0 && nonzero_digit) {
+    return Fail(Errc::invalid_duration, why,
+                "is shorter than 1ns, the finest duration a lease can have");
   }
   if (total == 0) return Fail(Errc::invalid_duration, why, "must be positive, not zero");
   *out = std::chrono::nanoseconds(static_cast<std::int64_t>(total));

@@ -13,6 +13,7 @@
 
 #include "background_wait.h"
 #include "child_process.h"
+#include "descendants.h"
 #include "lease_text.h"
 #include "shmlease/errors.h"
 
@@ -126,6 +127,18 @@ class PendingExtension {
 
 }  // namespace
 
+std::chrono::steady_clock::time_point GuardianDeadline(const ShmStore& store,
+                                                       Clock::time_point held_until,
+                                                       std::chrono::nanoseconds duration) {
+  // A lead that a woken process needs far less than, and that stays a small
+  // share of a short lease's time between extensions.
+  const std::chrono::nanoseconds lead =
+      std::min<std::chrono::nanoseconds>(duration / 10, std::chrono::milliseconds(50));
+  // The local clock read first: the deadline errs early, never late.
+  const auto local_now = std::chrono::steady_clock::now();
+  return local_now + (held_until - store.Now()) - lead;
+}
+
 std::string WhyLost(const ShmStore& store, const Key& key, const std::string& holder,
                     std::uint64_t epoch, Clock::time_point held_until, bool lock_blocked) {
   LeaseMap leases;
@@ -169,11 +182,17 @@ KeeperOutcome KeepLeaseWhileRunning(ShmStore& store, const KeeperPlan& plan, pid
   bool killed = false;       // The group was sent SIGKILL: nothing of it runs any more.
   bool child_ended = false;  // Reaped; only the rest of its group may be left.
 
+  const pid_t self = getpid();
+  // To the group and to what is below run outside it.
+  auto signal_all = [&](int sig) {
+    kill(-group, sig);
+    SignalDescendants(self, plan.guardian, sig);
+  };
   auto terminate = [&] {
     if (terminating) return;
     terminating = true;
-    kill(-group, SIGTERM);
-    kill(-group, SIGCONT);  // A stopped member could not act on SIGTERM.
+    signal_all(SIGTERM);
+    signal_all(SIGCONT);  // A stopped member could not act on SIGTERM.
     kill_at = store.Now() + plan.kill_after;
   };
   // The extension in flight, if any.
@@ -202,7 +221,11 @@ KeeperOutcome KeepLeaseWhileRunning(ShmStore& store, const KeeperPlan& plan, pid
     signalfd_siginfo info;
     while (signals.Read(&info)) {
       const int sig = static_cast<int>(info.ssi_signo);
-      if (sig == SIGCHLD) continue;  // Reaped below; several exits may share one signal.
+      if (sig == SIGCHLD) {
+        // The child is reaped below; several exits may share one signal.
+        ReapAdoptedChildren(child, plan.guardian);
+        continue;
+      }
       kill(-group, sig);
     }
     if (!child_ended) {
@@ -243,8 +266,11 @@ KeeperOutcome KeepLeaseWhileRunning(ShmStore& store, const KeeperPlan& plan, pid
     }
     if (child_ended) {
       // After SIGKILL nothing of the group runs again: no need to wait for
-      // its members, which are no longer ours to reap.
-      if (killed || !GroupAlive(group)) {
+      // its members, which are no longer ours to reap. Below run, SIGKILL
+      // goes round again until nothing is left: what a process forked as it
+      // was killed is found by the next round.
+      const bool below = SignalDescendants(self, plan.guardian, killed ? SIGKILL : 0) > 0;
+      if (!below && (killed || !GroupAlive(group))) {
         outcome.held_until = held_until;
         return outcome;
       }
@@ -276,6 +302,9 @@ KeeperOutcome KeepLeaseWhileRunning(ShmStore& store, const KeeperPlan& plan, pid
         held_until = asked_at + plan.duration;
         next_extension = asked_at + period;
         extension_failure.clear();
+        if (plan.renew_fd >= 0) {
+          RenewGuardian(plan.renew_fd, GuardianDeadline(store, held_until, plan.duration));
+        }
       } else if (ec == Errc::invalid) {
         lose_holding("an extension was refused: ");
       } else {
@@ -310,12 +339,9 @@ KeeperOutcome KeepLeaseWhileRunning(ShmStore& store, const KeeperPlan& plan, pid
       lose("it could not be extended before it ran out");
     }
     if (terminating && !killed && store.Now() >= kill_at) {
-      kill(-group, SIGKILL);
+      signal_all(SIGKILL);
       killed = true;
-      if (child_ended) {
-        outcome.held_until = held_until;
-        return outcome;
-      }
+      if (child_ended) continue;  // Looks below run again at once.
     }
 
     Clock::time_point wake = Clock::time_point::max();

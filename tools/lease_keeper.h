@@ -29,7 +29,21 @@ struct KeeperPlan {
   // that finds another holding (revoked, then claimed again under the same
   // holder name) means the lease was lost in between.
   std::uint64_t epoch = 0;
+  // The child's guardian (StartChild), spared when what the child left is
+  // stopped, and the descriptor its deadlines are renewed through, after
+  // each extension (GuardianDeadline); -1 for none, as on a fake clock,
+  // whose time does not pass with the guardian's.
+  pid_t guardian = -1;
+  int renew_fd = -1;
 };
+
+// The guardian's deadline on CLOCK_MONOTONIC for a lease surely held until
+// `held_until` on the store's clock: a little before it, so that the
+// guardian, woken late by a busy scheduler, has killed the command before
+// anyone else can claim the lease.
+std::chrono::steady_clock::time_point GuardianDeadline(const ShmStore& store,
+                                                       Clock::time_point held_until,
+                                                       std::chrono::nanoseconds duration);
 
 struct KeeperOutcome {
   int wait_status = 0;          // The child's, from waitpid.
@@ -50,19 +64,19 @@ std::string WhyLost(const ShmStore& store, const Key& key, const std::string& ho
                     std::uint64_t epoch, Clock::time_point held_until, bool lock_blocked = false);
 
 // `child` leads its own process group (StartChild); everything below is done
-// to the whole group. Runs until `child` has ended and nothing is left in its
-// group. Extends the lease every third of its duration all along; when the
-// holding of plan.epoch ends (revoked or taken over, seen at once by a
-// thread waiting in ShmStore::WaitUntilLost), an extension is refused, or no
-// extension succeeded before held_until, sends the group SIGTERM and,
-// kill_after later, SIGKILL; while extensions fail for now (the lock stays
-// taken), it does so kill_after before held_until, so that the group is
-// gone when the lease runs out. When the child ends
-// while others of its group still run (what it left in the background), the
-// group gets the same, SIGTERM and then SIGKILL, while the lease is still
-// held. SIGINT, SIGTERM and SIGHUP that arrive through `signals` are passed
-// on to the group; `signals` must include SIGCHLD. Waits for no other child
-// of the caller than `child`.
+// to the whole group and to every other process below the caller but the
+// guardian: the caller is a child subreaper, so that what the child started
+// outside its group (a daemon, after setsid and a double fork) is handed to
+// it, and those it reaps. Runs until `child` has ended and nothing is left
+// of its group or below the caller. Extends the lease every third of its duration all along; when
+// the holding of plan.epoch ends (revoked or taken over, seen at once by a thread waiting in
+// ShmStore::WaitUntilLost), an extension is refused, or no extension succeeded before held_until,
+// sends the group SIGTERM and, kill_after later, SIGKILL; while extensions fail for now (the lock
+// stays taken), it does so kill_after before held_until, so that the group is gone when the lease
+// runs out. When the child ends while others of its group still run (what it left in the
+// background), the group gets the same, SIGTERM and then SIGKILL, while the lease is still held.
+// SIGINT, SIGTERM and SIGHUP that arrive through `signals` are passed on to the group; `signals`
+// must include SIGCHLD. Waits for no other child of the caller than `child`.
 KeeperOutcome KeepLeaseWhileRunning(ShmStore& store, const KeeperPlan& plan, pid_t child,
                                     const SignalFd& signals);
 
