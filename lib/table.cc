@@ -71,6 +71,9 @@ class Table::WriteLock {
         break;
       case LockResult::owner_died:
         locked_ = true;
+        // The dead owner's stamp is not this holder's: stat shows none until
+        // this writer's own clock read.
+        RelaxedStore(t.header_.lock_since_ns, std::int64_t{0});
         t.Recover();
         SHMLEASE_FAULT_POINT("recovered");
         break;
@@ -83,6 +86,9 @@ class Table::WriteLock {
         break;
       case LockResult::no_seat:
         failure_ = Errc::io_error;
+        break;
+      case LockResult::seat_denied:
+        failure_ = Errc::permission_denied;
         break;
       case LockResult::too_many_writers:
         failure_ = Errc::too_many_writers;

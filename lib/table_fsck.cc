@@ -69,8 +69,12 @@ WritersLockInfo Table::LockInfo() const {
       info.owner = WritersLockInfo::Owner::unknown;
       break;
   }
-  info.owner_is_this_process = word == lock_.own_word();
-  if (const std::uint32_t i = SeatIndexOf(word); i < kMaxWriterSeats) {
+  info.owner_is_this_store = word == lock_.own_word();
+  // The seat's pid is the word's owner's only while the seat is still in
+  // the generation the word names; a later taker's pid would name someone else.
+  if (const std::uint32_t i = SeatIndexOf(word);
+      i < kMaxWriterSeats && SeatWord(i, header_.seats[i].generation.load(
+                                             std::memory_order_acquire)) == word) {
     info.pid = header_.seats[i].pid.load(std::memory_order_relaxed);
     info.pid_namespace = header_.seats[i].pid_ns.load(std::memory_order_relaxed);
   }
@@ -101,10 +105,14 @@ void Table::Fsck(std::vector<std::string>* problems) const {
             "), which is gone; the next writer takes the lock over and repairs what it left");
   }
   // A committed record is a dead writer's only if it stays committed while
-  // no live writer holds the lock: a live one clears it before it unlocks.
+  // no live writer holds the lock (a live one clears it before it unlocks)
+  // and no write happened around the look: a live writer that unlocked and
+  // locked again with the same word between the two reads of `committed`
+  // has moved a count (every journaled change counts itself) or `used`.
+  const WriteMarks at_journal = MarksOf(header_);
   if (header_.journal.committed.load(std::memory_order_acquire) == 1 && !LiveWriterHoldsLock() &&
       header_.journal.committed.load(std::memory_order_acquire) == 1 &&
-      header_.lock_word.load(std::memory_order_acquire) == before.lock_word) {
+      MarksOf(header_) == at_journal) {
     problem(
         "journal: a committed change waits to be replayed (a writer died; the next write repairs "
         "it)");
@@ -119,10 +127,15 @@ void Table::Fsck(std::vector<std::string>* problems) const {
       problem("slot " + std::to_string(i) + ": probe distance " +
               std::to_string(h.max_probe.load(std::memory_order_relaxed)) + " exceeds the table");
     }
-    if (!ReadSlot(i, &v, false)) {
+    if (const std::uint32_t odd = h.seq.load(std::memory_order_acquire);
+        !ReadSlot(i, &v, false)) {
       // A live owner of the lock may be inside this slot (stopped, or just
-      // not scheduled): that is a busy slot, not a damaged one.
-      if (!LiveWriterHoldsLock()) {
+      // not scheduled): that is a busy slot, not a damaged one. It may also
+      // finish and unlock between the read giving up and the look at the
+      // lock: the slot is torn only if its counter, which only grows, still
+      // holds the odd value seen before the read, after the look.
+      if ((odd & 1) != 0 && !LiveWriterHoldsLock() &&
+          h.seq.load(std::memory_order_acquire) == odd) {
         problem("slot " + std::to_string(i) +
                 ": seqlock stays odd (a writer died or stopped mid-write)");
       }

@@ -58,15 +58,24 @@ std::uint64_t PidNamespaceInode() noexcept {
   return stat("/proc/self/ns/pid", &st) == 0 ? st.st_ino : 0;
 }
 
-struct flock SeatByte(short type, std::uint32_t index) noexcept {
+struct flock OneByte(short type, off_t at) noexcept {
   struct flock fl {};
   fl.l_type = type;
   fl.l_whence = SEEK_SET;
-  fl.l_start = kSeatLockBase + static_cast<off_t>(index);
+  fl.l_start = at;
   fl.l_len = 1;
   fl.l_pid = 0;  // Required of OFD lock requests.
   return fl;
 }
+
+off_t WordByte(std::uint32_t word) noexcept {
+  return kWordLockBase + static_cast<off_t>(word & ~kLockWaiters);
+}
+
+// Generations a taker tries in its seat before it moves on: another
+// process (a reader, even) may hold a lock over a word's byte, which only
+// makes that word unusable.
+constexpr int kGenerationTries = 64;
 
 }  // namespace
 
@@ -108,34 +117,39 @@ std::error_code ProcessSeat::Take() noexcept {
       static_cast<std::uint32_t>(getpid()) * 2654435761u % kMaxWriterSeats;
   for (std::uint32_t k = 0; k < kMaxWriterSeats; ++k) {
     const std::uint32_t i = (start + k) % kMaxWriterSeats;
-    struct flock fl = SeatByte(F_WRLCK, i);
-    if (fcntl(fd_, F_OFD_SETLK, &fl) != 0) {
+    struct flock seat_byte = OneByte(F_WRLCK, kSeatLockBase + static_cast<off_t>(i));
+    if (fcntl(fd_, F_OFD_SETLK, &seat_byte) != 0) {
       if (errno == EAGAIN || errno == EACCES) continue;  // Another process's seat.
       return Errc::io_error;
     }
     WriterSeat& seat = seats_[i];
-    const std::uint32_t generation = seat.generation.fetch_add(1, std::memory_order_acq_rel) + 1;
-    seat.pid.store(static_cast<std::uint32_t>(getpid()), std::memory_order_relaxed);
-    seat.pid_ns.store(PidNamespaceInode(), std::memory_order_relaxed);
-    word_.store(SeatWord(i, generation), std::memory_order_release);
-    return {};
+    for (int t = 0; t < kGenerationTries; ++t) {
+      const std::uint32_t generation = seat.generation.fetch_add(1, std::memory_order_acq_rel) + 1;
+      const std::uint32_t word = SeatWord(i, generation);
+      struct flock word_byte = OneByte(F_WRLCK, WordByte(word));
+      if (fcntl(fd_, F_OFD_SETLK, &word_byte) != 0) {
+        if (errno == EAGAIN || errno == EACCES) continue;
+        return Errc::io_error;
+      }
+      seat.pid.store(static_cast<std::uint32_t>(getpid()), std::memory_order_relaxed);
+      seat.pid_ns.store(PidNamespaceInode(), std::memory_order_relaxed);
+      word_.store(word, std::memory_order_release);
+      return {};
+    }
+    seat_byte.l_type = F_UNLCK;
+    (void)fcntl(fd_, F_OFD_SETLK, &seat_byte);
   }
   return Errc::too_many_writers;
 }
 
-SeatOwner OwnerOfWord(std::uint32_t word, const WriterSeat* seats, int probe_fd,
-                      std::uint32_t mine) noexcept {
+SeatOwner OwnerOfWord(std::uint32_t word, int probe_fd, std::uint32_t mine) noexcept {
   word &= ~kLockWaiters;
   if (mine != 0 && word == mine) return SeatOwner::alive;
-  const std::uint32_t i = SeatIndexOf(word);
-  if (i == kMaxWriterSeats) return SeatOwner::gone;  // No process writes such a word.
-  const std::uint32_t generation = word >> kSeatIndexBits;
-  if ((seats[i].generation.load(std::memory_order_acquire) & kSeatGenerationMask) != generation) {
-    return SeatOwner::gone;  // A later process took the seat: the one named left it.
-  }
-  // A read lock conflicts only with a write lock, which only a seat's owner
-  // (a process that may write the file) can place: a reader cannot fake life.
-  struct flock fl = SeatByte(F_RDLCK, i);
+  if (SeatIndexOf(word) == kMaxWriterSeats) return SeatOwner::gone;  // No process writes such a word.
+  // A read lock conflicts only with a write lock, which only the word's
+  // owner (a process that may write the file) can place: neither a reader
+  // nor any byte in the segment can fake life or death.
+  struct flock fl = OneByte(F_RDLCK, WordByte(word));
   if (fcntl(probe_fd, F_OFD_GETLK, &fl) != 0) return SeatOwner::unknown;
   return fl.l_type == F_UNLCK ? SeatOwner::gone : SeatOwner::alive;
 }

@@ -5,15 +5,17 @@
 // A process takes seat i by placing an fcntl OFD write lock on byte
 // kSeatLockBase + i of the segment file, through an open file description of
 // its own (not shared with the Segment's descriptor, nor, after a fork, with
-// the child: see ProcessSeat). The kernel releases that lock when the last
-// descriptor of the description closes: at the process's death, however it
-// dies, in whatever PID namespace. The seat's generation, bumped by each new
-// taker, tells a later process in the same seat from the one before.
+// the child: see ProcessSeat). It then picks a generation for the seat and
+// places a second write lock, on byte kWordLockBase + its lock word
+// (SeatWord: seat index and generation). The kernel releases both when the
+// last descriptor of the description closes: at the process's death, however
+// it dies, in whatever PID namespace.
 //
-// The word a seat's owner writes into the writers' lock names the seat and
-// its generation (SeatWord). A writer that finds the lock held by a seat
-// whose byte is no longer locked, or whose generation has moved on, knows
-// the owner is gone.
+// A lock word's owner is alive exactly while that word's byte is locked: the
+// kernel's answer, which no byte in the segment can change. The seat's
+// generation in the segment is only where the next taker starts counting
+// (a co-writer who changes it can make a taker skip generations, never make
+// a word look alive or gone).
 #ifndef SHMLEASE_LIB_WRITER_SEAT_H_
 #define SHMLEASE_LIB_WRITER_SEAT_H_
 
@@ -30,6 +32,9 @@ namespace shmlease::internal {
 // Where the seats' OFD locks live: far past the end of any segment, so that
 // no other lock on the file (flock is a separate mechanism anyway) overlaps.
 inline constexpr off_t kSeatLockBase = off_t{1} << 40;
+// Where each lock word's own byte is: kWordLockBase + word, for every 31-bit
+// word, past the seats' bytes.
+inline constexpr off_t kWordLockBase = off_t{1} << 41;
 
 // A lock word: bit 31 says a writer sleeps on it; bits 13..30 are the owner
 // seat's generation (its low 18 bits); bits 0..12 are the seat index + 1, so
@@ -49,8 +54,9 @@ constexpr std::uint32_t SeatIndexOf(std::uint32_t word) {
   return i == 0 || i > kMaxWriterSeats ? kMaxWriterSeats : i - 1;
 }
 
-// This process's seat in one segment. Taken on first use (Take), given up by
-// the destructor. After a fork the child has no seat (its copy of the OFD
+// A writing store's seat in one segment (each store of a process has its
+// own; the threads of one store share it). Taken on first use (Take), given
+// up by the destructor. After a fork the child has no seat (its copy of the OFD
 // descriptor is closed before fork returns, so that a child cannot keep a
 // dead parent looking alive) and takes one of its own on first use.
 class ProcessSeat {
@@ -64,9 +70,10 @@ class ProcessSeat {
 
   // The word this process writes into the writers' lock; 0 while it has no seat.
   std::uint32_t word() const noexcept { return word_.load(std::memory_order_acquire); }
-  // Takes a seat if this process has none. Errc::table_full when every seat
-  // is taken; Errc::io_error (with errno's message in *detail) when the file
-  // cannot be reopened or locked.
+  // Takes a seat if this store has none. Errc::too_many_writers when every
+  // seat is taken; Errc::permission_denied when the file can no longer be
+  // opened for writing (privileges dropped, mode changed since the open);
+  // Errc::io_error when it cannot be locked.
   std::error_code Take() noexcept;
 
  private:
@@ -84,12 +91,11 @@ class ProcessSeat {
   ProcessSeat* next_ = nullptr;
 };
 
-// What the kernel says of the seat that lock word `word` names. Asked
-// through `probe_fd` (any descriptor of the segment file other than a seat's
-// own description). `mine`: the caller's own seat word, whose owner is alive.
+// What the kernel says of the owner of lock word `word`. Asked through
+// `probe_fd` (any descriptor of the segment file other than a seat's own
+// description). `mine`: the caller's own seat word, whose owner is alive.
 enum class SeatOwner { alive, gone, unknown };
-SeatOwner OwnerOfWord(std::uint32_t word, const WriterSeat* seats, int probe_fd,
-                      std::uint32_t mine) noexcept;
+SeatOwner OwnerOfWord(std::uint32_t word, int probe_fd, std::uint32_t mine) noexcept;
 
 }  // namespace shmlease::internal
 

@@ -31,7 +31,8 @@ LockResult WritersLock::LockSlow(std::int64_t timeout_ns, const std::stop_token&
   if (me == 0) {
     // First write of this process (or of a fork's child) to this segment.
     if (std::error_code ec = seat_.Take()) {
-      return ec == Errc::too_many_writers ? LockResult::too_many_writers : LockResult::no_seat;
+      if (ec == Errc::too_many_writers) return LockResult::too_many_writers;
+      return ec == Errc::permission_denied ? LockResult::seat_denied : LockResult::no_seat;
     }
     me = seat_.word();
   }
@@ -58,6 +59,14 @@ LockResult WritersLock::LockSlow(std::int64_t timeout_ns, const std::stop_token&
     if (word_->load(std::memory_order_relaxed) == 0) WakeOne();
     return r;
   };
+  // Asked once more before giving up: a timeout shorter than a slice, or
+  // slices cut short by signals, must not keep a dead owner's lock held.
+  auto taken_over = [this, me](std::uint32_t v) {
+    if (OwnerOfWord(v, probe_fd_, me) != SeatOwner::gone) return false;
+    std::uint32_t expected = v;
+    return word_->compare_exchange_strong(expected, me | kLockWaiters, std::memory_order_acquire,
+                                          std::memory_order_relaxed);
+  };
   for (;;) {
     if (stop.stop_requested()) return leave(LockResult::aborted);
     std::uint32_t v = word_->load(std::memory_order_relaxed);
@@ -68,8 +77,16 @@ LockResult WritersLock::LockSlow(std::int64_t timeout_ns, const std::stop_token&
                                          std::memory_order_relaxed)) {
         return LockResult::acquired;
       }
-      continue;
     }
+    // Read on every turn, also those a changing word sends round again: a
+    // co-writer flipping the word must not keep a waiter past its timeout.
+    const std::int64_t now = MonotonicNs();
+    if (now >= deadline) {
+      v = word_->load(std::memory_order_relaxed);
+      if (v != 0 && taken_over(v)) return LockResult::owner_died;
+      return leave(LockResult::timed_out);
+    }
+    if (v == 0) continue;
     if (!(v & kLockWaiters)) {
       expected = v;
       if (!word_->compare_exchange_strong(expected, v | kLockWaiters, std::memory_order_relaxed)) {
@@ -77,20 +94,13 @@ LockResult WritersLock::LockSlow(std::int64_t timeout_ns, const std::stop_token&
       }
       v |= kLockWaiters;
     }
-    const std::int64_t now = MonotonicNs();
-    if (now >= deadline) return leave(LockResult::timed_out);
     const std::int64_t slice = now - start < kFirstSliceNs ? kFirstSliceNs : kSliceNs;
     const std::int64_t slice_end = std::min(deadline, AddSaturating(now, slice));
     if (FutexWait(word_, v, slice_end, /*precise=*/false) != FutexWaitResult::timed_out) continue;
     // The same owner kept the lock for a whole slice: alive and slow or
     // stopped (wait on), or gone (take it over, exactly the word examined).
     if (word_->load(std::memory_order_relaxed) != v) continue;
-    if (OwnerOfWord(v, seats_, probe_fd_, me) != SeatOwner::gone) continue;
-    expected = v;
-    if (word_->compare_exchange_strong(expected, me | kLockWaiters, std::memory_order_acquire,
-                                       std::memory_order_relaxed)) {
-      return LockResult::owner_died;
-    }
+    if (taken_over(v)) return LockResult::owner_died;
   }
 }
 

@@ -5,7 +5,8 @@
 // pointers kept inside the mutex: in shared memory, a co-writer could aim
 // them at the locker's own memory. Here the segment holds one plain word;
 // nothing any process reads from it is dereferenced, and an owner's death is
-// learnt from the kernel (the seat's OFD lock), never from the word.
+// learnt from the kernel (the OFD lock on its word's byte), never from the
+// segment.
 //
 // What users of a robust mutex rely on stays: a dead owner is recovered from
 // (the next locker is told, LockResult::owner_died, and repairs before it
@@ -13,7 +14,7 @@
 //
 // Protocol: free is 0. A locker compare-and-swaps 0 -> its seat word. A
 // waiter sets kLockWaiters before it sleeps on the word; the owner's unlock
-// swaps in 0 and wakes one sleeper if the bit was set. A waiter that took
+// puts back 0 and wakes one sleeper if the bit was set. A waiter that took
 // the lock after sleeping sets the bit itself (there may be more sleepers).
 // A waiter that finds the owner gone swaps the very word it examined for its
 // own: of several that find the same death, one wins and repairs.
@@ -33,7 +34,8 @@ enum class LockResult {
   owner_died,        // Locked, taken over from an owner that is gone: repair first.
   timed_out,         // Not locked: the deadline passed (the owner may be stopped, not dead).
   aborted,           // Not locked: the stop token was requested.
-  no_seat,           // Not locked: this process could not take a writer seat.
+  no_seat,           // Not locked: this store could not lock the file for a writer seat.
+  seat_denied,       // Not locked: the file can no longer be opened for writing.
   too_many_writers,  // Not locked: every writer seat is taken.
 };
 
@@ -42,7 +44,7 @@ class WritersLock {
   // `probe_fd`: a descriptor of the segment file through which owners'
   // seats are looked at (the Segment's own).
   WritersLock(std::atomic<std::uint32_t>* word, WriterSeat* seats, int probe_fd) noexcept
-      : word_(word), seats_(seats), probe_fd_(probe_fd), seat_(probe_fd, seats) {}
+      : word_(word), probe_fd_(probe_fd), seat_(probe_fd, seats) {}
 
   // Waits timeout_ns at most. The clock is read only once the lock turns out
   // to be busy: an uncontended lock costs one compare-and-swap. Inline: it is
@@ -59,15 +61,25 @@ class WritersLock {
     }
     return LockSlow(timeout_ns, stop);
   }
+  // Frees the lock only while it is still this store's: after a wrongful
+  // takeover (a co-writer planted a word, or closed this store's seat behind
+  // its back) the new owner's lock is not released under it. A
+  // compare-and-swap costs what an exchange does.
   void Unlock() noexcept {
-    if (word_->exchange(0, std::memory_order_release) & kLockWaiters) WakeOne();
+    const std::uint32_t me = seat_.word();
+    std::uint32_t v = word_->load(std::memory_order_relaxed);
+    while ((v & ~kLockWaiters) == me &&
+           !word_->compare_exchange_weak(v, 0, std::memory_order_release,
+                                         std::memory_order_relaxed)) {
+    }
+    if ((v & ~kLockWaiters) == me && (v & kLockWaiters)) WakeOne();
   }
 
-  // The seat of this process in the segment (for stat: who am I).
+  // This store's seat word in the segment (for stat: who am I).
   std::uint32_t own_word() const noexcept { return seat_.word(); }
   // What the kernel says of the owner of lock word `word` (for stat and fsck).
   SeatOwner OwnerOf(std::uint32_t word) const noexcept {
-    return OwnerOfWord(word, seats_, probe_fd_, seat_.word());
+    return OwnerOfWord(word, probe_fd_, seat_.word());
   }
 
  private:
@@ -75,7 +87,6 @@ class WritersLock {
   void WakeOne() noexcept;
 
   std::atomic<std::uint32_t>* const word_;
-  WriterSeat* const seats_;
   const int probe_fd_;
   ProcessSeat seat_;
 };

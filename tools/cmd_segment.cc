@@ -58,9 +58,13 @@ const char* OwnerState(WritersLockInfo::Owner owner) {
 std::string DescribeLock(const WritersLockInfo& lock) {
   if (!lock.locked) return "free";
   std::string text = "held by pid " + std::to_string(lock.pid);
-  text += lock.pid_namespace == OwnPidNamespace()
-              ? " (this PID namespace)"
-              : " (PID namespace " + std::to_string(lock.pid_namespace) + ", not this one)";
+  if (lock.pid == 0 || lock.pid_namespace == 0) {
+    text = "held by a process that did not record itself";
+  } else if (lock.pid_namespace == OwnPidNamespace()) {
+    text += " (this PID namespace)";
+  } else {
+    text += " (PID namespace " + std::to_string(lock.pid_namespace) + ", not this one)";
+  }
   switch (lock.owner) {
     case WritersLockInfo::Owner::alive:
       text += ", alive";
@@ -82,7 +86,8 @@ nlohmann::json LockJson(const WritersLockInfo& lock) {
   out["owner"] = OwnerState(lock.owner);
   out["pid"] = lock.pid;
   out["pid_namespace"] = lock.pid_namespace;
-  out["pid_namespace_is_this_one"] = lock.pid_namespace == OwnPidNamespace();
+  out["pid_namespace_is_this_one"] =
+      lock.pid_namespace != 0 && lock.pid_namespace == OwnPidNamespace();
   out["held_for_seconds"] =
       lock.held_for.count() >= 0 ? nlohmann::json(std::chrono::duration<double>(lock.held_for).count())
                                  : nlohmann::json(nullptr);

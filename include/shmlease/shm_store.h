@@ -62,14 +62,16 @@ struct ShmStoreOptions {
 // over by the next writer (or `fsck --repair`), which repairs what it left.
 struct WritersLockInfo {
   enum class Owner {
-    alive,    // The kernel still holds the owner's seat lock.
+    alive,    // The kernel still keeps the owner's liveness lock on the segment file.
     gone,     // The owner's process is gone: the next writer takes over.
     unknown,  // The kernel could not be asked.
   };
   bool locked = false;
   Owner owner = Owner::unknown;  // Meaningful when locked.
-  bool owner_is_this_process = false;
-  std::uint32_t pid = 0;  // The owner's pid as it recorded it, in its own PID namespace.
+  bool owner_is_this_store = false;  // This ShmStore holds it (one of its threads is writing).
+  // The owner's pid as it recorded it, in its own PID namespace; 0 when the
+  // record is not the owner's (its seat has been taken again since).
+  std::uint32_t pid = 0;
   // The inode of that PID namespace (as `stat -L /proc/PID/ns/pid` shows
   // it): a pid is only meaningful in the namespace it was recorded in.
   std::uint64_t pid_namespace = 0;

@@ -19,10 +19,13 @@
 //   pin LEASE ENTITY
 //   unpin LEASE ENTITY
 //   wait LEASE               WaitUntilFree; prints "waiting LEASE" once in place
+//   fork-child               forks a child that only waits, with every descriptor
+//                            the fork leaves it, until killed; prints "child PID"
 //
 // Each finished step prints one line to stdout, in one write(): "ok open",
 // "ok claim", ... or "fail <step> <errc value> <message>". Exit status: 0 when
 // every step succeeded, 1 when one failed (the rest are skipped), 2 for bad usage.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -143,6 +146,23 @@ int main(int argc, char** argv) {
     } else if (op == "unpin" && take(2)) {
       ec = store->UnpinLease(LeaseKey(args[i]), args[i + 1]);
       i += 2;
+    } else if (op == "fork-child") {
+      // Reported only once the child runs: until then it still shares the
+      // parent's descriptors (its fork handler closes the seat's first thing).
+      int started[2];
+      if (pipe2(started, O_CLOEXEC) != 0) return Fail(op, std::error_code(errno, std::system_category()));
+      std::fflush(nullptr);
+      const pid_t child = fork();
+      if (child < 0) return Fail(op, std::error_code(errno, std::system_category()));
+      if (child == 0) {
+        (void)!write(started[1], "s", 1);
+        for (;;) pause();
+      }
+      close(started[1]);
+      char c;
+      if (read(started[0], &c, 1) != 1) return Fail(op, std::error_code(EIO, std::system_category()));
+      close(started[0]);
+      Say("child " + std::to_string(child));
     } else if (op == "wait" && take(1)) {
       const std::string lease = args[i];
       ec = store->WaitUntilFree(LeaseKey(lease), {}, [&] { Say("waiting " + lease); });
