@@ -107,7 +107,8 @@ int RunDestroy(const GlobalOptions& options, bool force) {
   // segment unless told to. /dev/shm names are always segments of someone's.
   if (path == options.segment && !force) {
     OpenedSegment opened = OpenSegment(options, Access::kRead);
-    if (opened.ec == Errc::corrupt_segment || opened.ec == Errc::incompatible_segment) {
+    if (opened.ec == Errc::corrupt_segment || opened.ec == Errc::incompatible_segment ||
+        opened.ec == Errc::not_a_segment || opened.ec == Errc::unsafe_segment_path) {
       ReportOpenFailure(options, opened);
       return Report(path + " is not a usable lease segment; pass --force to remove it anyway",
                     opened.ec);
@@ -128,6 +129,13 @@ int RunDestroy(const GlobalOptions& options, bool force) {
   return kExitOk;
 }
 
+// The warning stat and fsck give when others can replace the segment's file.
+void WarnIfDirectoryOpen(const ShmStats& stats) {
+  if (!stats.directory_open_to_others) return;
+  Report("warning: " + stats.directory + " can be written by other users and has no sticky "
+         "bit: any of them can remove or replace " + stats.path);
+}
+
 int RunStat(const GlobalOptions& options, bool json) {
   OpenedSegment opened = OpenSegment(options, Access::kRead);
   if (!opened.store) return ReportOpenFailure(options, opened);
@@ -136,6 +144,7 @@ int RunStat(const GlobalOptions& options, bool json) {
     return Report("segment '" + options.segment + "'", ec);
   }
   const std::string owner = UserName(s.owner_uid);
+  WarnIfDirectoryOpen(s);
   if (json) {
     nlohmann::json out = {
         {"segment", options.segment}, {"path", s.path},
@@ -146,6 +155,7 @@ int RunStat(const GlobalOptions& options, bool json) {
         {"fake_clock", s.fake_clock}, {"claims", s.claims},
         {"extensions", s.extensions}, {"revocations", s.revocations},
         {"recoveries", s.recoveries}, {"epoch", s.epoch},
+        {"directory_open_to_others", s.directory_open_to_others},
     };
     std::cout << JsonText(out, 2) << '\n';
     return kExitOk;
@@ -179,6 +189,7 @@ int RunFsck(const GlobalOptions& options, bool repair) {
   // that died holding the lock left behind.
   OpenedSegment opened = OpenSegment(options, repair ? Access::kWrite : Access::kRead);
   if (!opened.store) return ReportOpenFailure(options, opened);
+  if (ShmStats stats; !opened.store->GetStats(&stats)) WarnIfDirectoryOpen(stats);
   std::vector<std::string> problems;
   std::error_code ec = opened.store->Fsck(&problems);
   const std::string path = ShmStore::PathOf(options.segment);
