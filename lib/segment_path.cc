@@ -197,7 +197,7 @@ std::error_code LocateSegment(std::string_view name, SegmentLocation* out, std::
   }
   const int err = errno;
   // Without openat2, and to name the link that made it fail, component by component.
-  if (err == ENOSYS || err == EPERM || err == E2BIG || err == ELOOP) {
+  if (err == ENOSYS || err == EPERM || err == E2BIG || err == EINVAL || err == ELOOP) {
     return WalkNoSymlinks(dir, &out->dir, detail);
   }
   return Fail(SegmentErrorFromErrno(err), detail,

@@ -82,8 +82,10 @@ int RunCreate(const GlobalOptions& options, const CreateArgs& args) {
 // one the options trust: the library refuses such a segment (Errc::foreign_owner)
 // to every other command, and destroy follows the same rule.
 std::optional<uid_t> UntrustedOwner(const GlobalOptions& options, const std::string& path) {
+  // lstat: what destroy removes is the name itself, a link that another
+  // user planted included (the library never follows one).
   struct stat st;
-  if (stat(path.c_str(), &st) != 0 || st.st_uid == geteuid()) return std::nullopt;
+  if (lstat(path.c_str(), &st) != 0 || st.st_uid == geteuid()) return std::nullopt;
   const ShmStoreOptions trust = StoreOptions(options);
   if (trust.trust_any_owner || std::find(trust.trusted_uids.begin(), trust.trusted_uids.end(),
                                          st.st_uid) != trust.trusted_uids.end()) {
