@@ -462,6 +462,7 @@ std::error_code Segment::Initialise(const ShmStoreOptions& options, std::string*
     const int err = errno;
     return Fail(SegmentErrorFromErrno(err), detail, "cannot write " + path_ + ": " + Errno(err));
   }
+  SHMLEASE_FAULT_POINT("init-marked");
   if (ftruncate(fd, static_cast<off_t>(g.total_bytes)) != 0) {
     const int err = errno;
     return Fail(SegmentErrorFromErrno(err), detail, "cannot size " + path_ + ": " + Errno(err));

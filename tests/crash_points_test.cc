@@ -126,7 +126,8 @@ std::vector<Case> AllCases() {
   }
   cases.push_back({"claim-new", "journal-committed", false, 0, "recovered", true, 2});
   cases.push_back({"claim-new", "before-seqlock-close", true, 0, "recovered", true, 2});
-  for (const char* p : {"init-begin", "init-sized", "init-header", "init-before-magic"}) {
+  for (const char* p :
+       {"init-begin", "init-marked", "init-sized", "init-header", "init-before-magic"}) {
     for (bool exit : {false, true}) {
       cases.push_back({"create-shm", p, exit, 0, "", false, 0});
       cases.push_back({"create-file", p, exit, 0, "", false, 0});
