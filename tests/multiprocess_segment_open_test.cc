@@ -396,6 +396,40 @@ TEST(Replaced, AFileRemovedOrReplacedWithoutDestroyIsNoticed) {
   }
 }
 
+// No false alarm: a segment left alone is still named, whether it is a
+// shared-memory object, a file by its absolute path, or by a relative one
+// (looked up from the current directory, a link there refused as well).
+TEST(Replaced, ASegmentLeftAloneIsStillNamed) {
+  ScopedSegmentName seg;
+  TempDir dir;
+  ASSERT_TRUE(dir.ok());
+  for (const std::string& name : {seg.name(), dir.File("leases")}) {
+    ShmStoreOptions options;
+    options.name = name;
+    auto store = MustOpen(options);
+    ASSERT_TRUE(store);
+    std::string detail;
+    EXPECT_FALSE(store->CheckStillNamed(&detail)) << detail;
+  }
+  ChildProcess relative([&dir] {
+    if (chdir(dir.path().c_str()) != 0 || mkdir("sub", 0700) != 0 || symlink("sub", "link") != 0) {
+      return 2;
+    }
+    ShmStoreOptions options;
+    options.name = "sub/leases";
+    std::error_code ec;
+    auto store = ShmStore::OpenOrCreate(options, ec);
+    if (!store) return 3;
+    if (store->CheckStillNamed()) return 4;
+    if (store->ClaimLease({"ns", "model", "db"}, {"h", 1h})) return 5;
+    options.name = "link/leases";
+    std::string detail;
+    if (ShmStore::OpenOrCreate(options, ec, &detail) || ec != Errc::unsafe_segment_path) return 6;
+    return detail.find("link is a symbolic link") != std::string::npos ? 0 : 7;
+  });
+  EXPECT_TRUE(testing::ExitedZero(relative.Wait()));
+}
+
 // `shmlease run` stops its command at the extension after its segment was
 // replaced: from then on others see another table, where the lease is free.
 TEST(Replaced, RunStopsItsCommandWhenTheSegmentIsReplaced) {
