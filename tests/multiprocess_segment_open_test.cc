@@ -312,8 +312,15 @@ TEST(Epochs, AClaimThatWouldReach2To53IsRefused) {
 
 // ------------------------------------------------------------ destroyed or replaced under a holder
 
+// What a holder's extensions said, and CheckStillNamed after them.
+struct ExtensionResults {
+  int by_name = 0;     // ShmStore::ExtendLease.
+  int by_holding = 0;  // Holding::Claim, through the Claimer's cached path.
+  int named = 0;       // ShmStore::CheckStillNamed.
+};
+
 // A holder in another process; the test tells it when to extend, and it
-// reports what the extension and CheckStillNamed said.
+// reports what its extensions and CheckStillNamed said.
 class Holder {
  public:
   explicit Holder(const std::string& segment)
@@ -327,11 +334,18 @@ class Holder {
           if (!store) return 2;
           const Key key{"ns", "model", "db"};
           if (store->ClaimLease(key, {"holder", 1h})) return 3;
+          Manager manager(store);
+          auto claimer = manager.Claimer("ns", "model", ec);
+          if (!claimer) return 3;
+          Holding holding = claimer->Holding("other", "holder");
+          if (holding.Claim(1h)) return 3;
           char c = 1;
           if (!report_.Write(&c, 1) || !go_.Read(&c, 1, 60s)) return 4;
-          const int extended = store->ExtendLease(key, {"holder", 2h}).value();
-          const int named = store->CheckStillNamed().value();
-          return (report_.WriteValue(extended) && report_.WriteValue(named)) ? 0 : 5;
+          ExtensionResults results;
+          results.by_name = store->ExtendLease(key, {"holder", 2h}).value();
+          results.by_holding = holding.Claim(2h).value();
+          results.named = store->CheckStillNamed().value();
+          return report_.WriteValue(results) ? 0 : 5;
         }) {
     go_.CloseRead();
     report_.CloseWrite();
@@ -341,11 +355,10 @@ class Holder {
     char c;
     return report_.Read(&c, 1);
   }
-  // Lets it extend; what the extension and CheckStillNamed returned.
-  bool Extend(int* extended, int* named) {
+  // Lets it extend; what its extensions and CheckStillNamed returned.
+  bool Extend(ExtensionResults* results) {
     char c = 1;
-    return go_.Write(&c, 1) && report_.ReadValue(extended) && report_.ReadValue(named) &&
-           testing::ExitedZero(child_.Wait());
+    return go_.Write(&c, 1) && report_.ReadValue(results) && testing::ExitedZero(child_.Wait());
   }
 
  private:
@@ -368,10 +381,11 @@ TEST(Replaced, ADestroyedSegmentRefusesWritesThroughOldMappings) {
                        "--holder", "newcomer", "--for", "1h"})
                   .code,
               0);
-    int extended = 0, named = 0;
-    ASSERT_TRUE(holder.Extend(&extended, &named));
-    EXPECT_EQ(extended, static_cast<int>(Errc::segment_replaced));
-    EXPECT_EQ(named, static_cast<int>(Errc::segment_replaced));
+    ExtensionResults results;
+    ASSERT_TRUE(holder.Extend(&results));
+    EXPECT_EQ(results.by_name, static_cast<int>(Errc::segment_replaced));
+    EXPECT_EQ(results.by_holding, static_cast<int>(Errc::segment_replaced));
+    EXPECT_EQ(results.named, static_cast<int>(Errc::segment_replaced));
   }
 }
 
@@ -390,9 +404,9 @@ TEST(Replaced, AFileRemovedOrReplacedWithoutDestroyIsNoticed) {
     } else {
       ASSERT_EQ(unlink(name.c_str()), 0);
     }
-    int extended = 0, named = 0;
-    ASSERT_TRUE(holder.Extend(&extended, &named));
-    EXPECT_EQ(named, static_cast<int>(Errc::segment_replaced));
+    ExtensionResults results;
+    ASSERT_TRUE(holder.Extend(&results));
+    EXPECT_EQ(results.named, static_cast<int>(Errc::segment_replaced));
   }
 }
 
