@@ -590,6 +590,9 @@ std::error_code Table::Claim(const KeyWords& key, const NameWords& holder, std::
     }
   }
   if (mode == ClaimMode::extend_only) return Errc::invalid;
+  // A new holding needs a new epoch, below kEpochLimit (a hostile header may
+  // be there already): refused before anything changes, a sweep included.
+  if (header_.last_epoch >= kEpochLimit - 1) return Errc::epochs_exhausted;
   std::uint64_t home = Home(key.hash);
   std::uint32_t home_max_probe = 0;
   std::uint32_t mask = kColdHolder;
@@ -607,8 +610,6 @@ std::error_code Table::Claim(const KeyWords& key, const NameWords& holder, std::
     mask |= kColdKey;
   }
   // A new holding: the key and any pins stay (a pin on a free lease binds its next holder).
-  // Epochs stay below kEpochLimit (a hostile header may already be there).
-  if (header_.last_epoch >= kEpochLimit - 1) return Errc::epochs_exhausted;
   std::uint64_t epoch = header_.last_epoch + 1;
   v.state = kOccupied | kHeld;
   v.holder = holder;
