@@ -214,7 +214,10 @@ std::error_code DirectoryOpenToOthers(std::string_view name, bool* open, std::st
   if (std::error_code ec = LocateSegment(name, &where, &detail)) return ec;
   struct stat st;
   if (fstat(where.dir.get(), &st) != 0) return SegmentErrorFromErrno(errno);
-  *open = (st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (st.st_mode & S_ISVTX) == 0;
+  // Its owner can always replace the file; so can its group and others
+  // when they may write it, unless the sticky bit keeps them to their own.
+  const bool foreign_owner = st.st_uid != 0 && st.st_uid != geteuid();
+  *open = foreign_owner || ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (st.st_mode & S_ISVTX) == 0);
   return {};
 }
 

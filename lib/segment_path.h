@@ -61,10 +61,10 @@ struct SegmentLocation {
 // opened as the system has it: only root can change what it leads to.
 std::error_code LocateSegment(std::string_view name, SegmentLocation* out, std::string* detail);
 
-// Whether users other than its owner can write the directory holding
-// segment `name`, while it lacks the sticky bit: any of them can then
-// rename or replace the segment's file under its users. `*dir` gets the
-// directory's path.
+// Whether users other than this one (and root) can replace the segment's
+// file under its users: the directory holding segment `name` belongs to
+// another user, or its group or others may write it and it lacks the sticky
+// bit. `*dir` gets the directory's path.
 std::error_code DirectoryOpenToOthers(std::string_view name, bool* open, std::string* dir);
 
 }  // namespace shmlease::internal

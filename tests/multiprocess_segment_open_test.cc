@@ -190,26 +190,33 @@ TEST(SegmentLinks, ALinkInDevShmIsReportedAsALink) {
 }
 
 // stat and fsck warn when others can replace the segment's file: a
-// directory they may write that has no sticky bit.
+// directory they may write that has no sticky bit, or one that belongs to
+// another user.
 TEST(SegmentDirectory, StatAndFsckWarnOfADirectoryOthersCanWrite) {
   TempDir dir;
   ASSERT_TRUE(dir.ok());
   const std::string segment = dir.File("leases");
   ASSERT_EQ(RunTool({"--segment", segment, "create"}).code, 0);
+  const bool root = geteuid() == 0;
   for (mode_t mode : {mode_t{0777}, mode_t{0770}, mode_t{01777}, mode_t{0755}}) {
-    SCOPED_TRACE(mode);
-    ASSERT_EQ(chmod(dir.path().c_str(), mode), 0);
-    const bool open = (mode & 022) != 0 && (mode & 01000) == 0;
-    for (const char* command : {"stat", "fsck"}) {
-      ToolResult r = RunTool({"--segment", segment, command});
-      EXPECT_EQ(r.code, 0) << r;
-      EXPECT_EQ(Contains(r.err, "warning: " + dir.path() + " can be written by other users"), open)
-          << command << ": " << r;
+    for (bool given_away : {false, true}) {
+      if (given_away && !root) continue;  // Only root can give the directory to nobody.
+      SCOPED_TRACE(std::to_string(mode) + (given_away ? ", owned by nobody" : ""));
+      ASSERT_EQ(chown(dir.path().c_str(), given_away ? kNobody : geteuid(), -1), 0);
+      ASSERT_EQ(chmod(dir.path().c_str(), mode), 0);
+      const bool open = given_away || ((mode & 022) != 0 && (mode & 01000) == 0);
+      for (const char* command : {"stat", "fsck"}) {
+        ToolResult r = RunTool({"--segment", segment, command});
+        EXPECT_EQ(r.code, 0) << r;
+        EXPECT_EQ(Contains(r.err, "warning: other users can replace files in " + dir.path()), open)
+            << command << ": " << r;
+      }
+      ToolResult r = RunTool({"--segment", segment, "stat", "--json"});
+      ASSERT_EQ(r.code, 0) << r;
+      EXPECT_EQ(nlohmann::json::parse(r.out)["directory_open_to_others"].get<bool>(), open) << r;
     }
-    ToolResult r = RunTool({"--segment", segment, "stat", "--json"});
-    ASSERT_EQ(r.code, 0) << r;
-    EXPECT_EQ(nlohmann::json::parse(r.out)["directory_open_to_others"].get<bool>(), open) << r;
   }
+  ASSERT_EQ(chown(dir.path().c_str(), geteuid(), -1), 0);
 }
 
 // ------------------------------------------------------------ files that are not segments

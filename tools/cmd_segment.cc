@@ -134,8 +134,9 @@ int RunDestroy(const GlobalOptions& options, bool force) {
 // The warning stat and fsck give when others can replace the segment's file.
 void WarnIfDirectoryOpen(const ShmStats& stats) {
   if (!stats.directory_open_to_others) return;
-  Report("warning: " + stats.directory + " can be written by other users and has no sticky "
-         "bit: any of them can remove or replace " + stats.path);
+  Report("warning: other users can replace files in " + stats.directory +
+         " (it belongs to another user, or others may write it and it has no sticky bit): any of "
+         "them can remove or replace " + stats.path);
 }
 
 int RunStat(const GlobalOptions& options, bool json) {

@@ -96,9 +96,9 @@ struct ShmStats {
   std::uint64_t epoch = 0;          // The last fencing epoch handed out.
   WritersLockInfo lock;
   bool fake_clock = false;
-  // The directory holding the segment (`directory`) can be written by users
-  // other than its owner and lacks the sticky bit: any of them can rename
-  // the segment away or put another file in its place.
+  // The directory holding the segment (`directory`) belongs to another user
+  // (not root), or its group or others can write it and it lacks the sticky
+  // bit: they can rename the segment away or put another file in its place.
   bool directory_open_to_others = false;
   std::string directory;
 };
