@@ -197,8 +197,10 @@ class ShmStore final : public Store {
   // store mapped is no longer the one its name leads to: it was destroyed,
   // its name removed, or another file put in its place. Others opening the
   // name then see other leases, so a holder should stop relying on its
-  // holding. Costs a few system calls (the hot paths make none): call it at
-  // each extension, say, not at each check.
+  // holding. A relative file name is looked up from the current directory
+  // of the moment, as when the store was opened. Costs a few system calls
+  // (the hot paths make none): call it at each extension, say, not at each
+  // check.
   std::error_code CheckStillNamed(std::string* detail = nullptr) const;
 
   // The store's notion of now: CLOCK_MONOTONIC, or the segment's fake clock.
