@@ -6,15 +6,22 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <gtest/gtest.h>
+#include <linux/filter.h>
+#include <linux/openat2.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -145,6 +152,50 @@ TEST_F(Root, ALinkedDirectoryOnThePathIsRefused) {
   EXPECT_EQ(r.code, 3) << r;
   EXPECT_TRUE(Contains(r.err, via + " is a symbolic link")) << r;
   EXPECT_FALSE(Exists(roots + "/leases")) << "the segment was made through the link";
+}
+
+// Where the kernel has no openat2 (before 5.6, or a sandbox refusing it),
+// the directory is walked one component at a time: a child whose seccomp
+// filter answers openat2 with ENOSYS opens, uses, checks and destroys a
+// segment that way, and is refused a path through a link, which it names.
+TEST(SegmentLinks, WithoutOpenat2TheComponentWalkDoesTheSame) {
+  TempDir dir;
+  ASSERT_TRUE(dir.ok());
+  ASSERT_EQ(mkdir(dir.File("sub").c_str(), 0700), 0);
+  ASSERT_EQ(symlink("sub", dir.File("link").c_str()), 0);
+  ChildProcess child([&dir] {
+    sock_filter filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_openat2, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    sock_fprog program{static_cast<unsigned short>(std::size(filter)), filter};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0) {
+      return 77;
+    }
+    open_how how{};
+    how.flags = O_PATH;
+    if (syscall(__NR_openat2, AT_FDCWD, "/", &how, sizeof how) != -1 || errno != ENOSYS) return 2;
+    ShmStoreOptions options;
+    options.name = dir.File("sub") + "/leases";
+    std::error_code ec;
+    auto store = ShmStore::OpenOrCreate(options, ec);
+    if (!store) return 3;
+    if (store->ClaimLease({"ns", "model", "db"}, {"h", 1h}) || store->CheckStillNamed()) return 4;
+    store.reset();
+    options.name = dir.File("link") + "/leases";
+    std::string detail;
+    if (ShmStore::OpenOrCreate(options, ec, &detail) || ec != Errc::unsafe_segment_path) return 5;
+    if (detail.find(dir.File("link") + " is a symbolic link") == std::string::npos) return 6;
+    return ShmStore::Destroy(dir.File("sub") + "/leases") ? 7 : 0;
+  });
+  std::optional<int> status = child.Wait();
+  ASSERT_TRUE(status && WIFEXITED(*status)) << testing::DescribeStatus(status);
+  if (WEXITSTATUS(*status) == 77) GTEST_SKIP() << "no seccomp filter to be had here";
+  EXPECT_EQ(WEXITSTATUS(*status), 0);
+  EXPECT_FALSE(Exists(dir.File("sub") + "/leases"));
 }
 
 // Two names of one file would let one name be swapped for another file
