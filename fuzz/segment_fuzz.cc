@@ -96,7 +96,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     shmlease::ShmStoreOptions options;
     options.name = path;
     options.read_only = read_only;
-    options.capacity = 2;  // If it gets created (an empty or all-zero input).
+    options.capacity = 2;  // If it gets created (an empty input, or one marked unfinished).
     options.trust_any_owner = true;
     // A planted lock word may name a live-looking owner: give up quickly rather than slow the fuzzer.
     options.lock_timeout = 5ms;

@@ -60,6 +60,14 @@ class LeaseCategory final : public std::error_category {
         return "lease store opened read-only";
       case Errc::too_many_writers:
         return "too many processes write the lease segment at once: every writer seat is taken";
+      case Errc::not_a_segment:
+        return "the lease segment's path names no regular file";
+      case Errc::unsafe_segment_path:
+        return "the lease segment's path has a symbolic link, or its file other hard links";
+      case Errc::segment_replaced:
+        return "the lease segment was destroyed or replaced since it was opened";
+      case Errc::epochs_exhausted:
+        return "fencing epochs exhausted: the next one would reach 2^53";
     }
     return "unknown shmlease error " + std::to_string(value);
   }

@@ -18,6 +18,7 @@ namespace shmlease::internal {
 inline constexpr const char* kFaultPoints[] = {
     // Segment::Initialise (the creator holds the segment's flock; nobody can lock yet).
     "init-begin",         // Entered: counts initialisations.
+    "init-marked",        // The creating magic is written; the file is still 8 bytes.
     "init-sized",         // After ftruncate and posix_fallocate.
     "init-header",        // After the header fields, before the rest of the header.
     "init-before-magic",  // Everything but the magic is written.

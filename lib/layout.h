@@ -27,6 +27,17 @@
 namespace shmlease::internal {
 
 inline constexpr std::uint64_t kMagic = 0x455341454C4D4853ULL;  // "SHMLEASE", little-endian.
+// The magic word while a creator initialises the segment in place: the
+// first bytes it writes, before sizing the file. A file that carries it is
+// a segment whose creation was cut short, and the next creator starts over;
+// any other file that is not empty and not a segment is refused, never
+// overwritten (its bytes are someone's).
+inline constexpr std::uint64_t kCreatingMagic = 0x2E2E2E454C4D4853ULL;  // "SHMLE...".
+// Fencing epochs stay below 2^53, so that JSON readers (jq, JavaScript) hold
+// them exactly: a claim that would reach it is refused.
+inline constexpr std::uint64_t kEpochLimit = std::uint64_t{1} << 53;
+// 5: creation marks the file with kCreatingMagic first; Destroy sets
+//    `retired`; epochs start from the wall clock (in microseconds).
 // 4: the writers' lock is a futex word naming a writer seat, whose owner's
 //    liveness the kernel keeps (an OFD lock); 3 held a glibc robust mutex,
 //    whose list pointers a co-writer could aim.
@@ -34,7 +45,7 @@ inline constexpr std::uint64_t kMagic = 0x455341454C4D4853ULL;  // "SHMLEASE", l
 //    waiters beside it, and a writer of either layout would miss the other's
 //    waiters.
 // 2: keys placed by the pairwise multiply hash (HashKey); 1 used a serial chain.
-inline constexpr std::uint32_t kLayoutVersion = 4;
+inline constexpr std::uint32_t kLayoutVersion = 5;
 static_assert(kLayoutVersion == detail::kHotLineLayout,
               "the inline check's header must describe this layout");
 // Writing processes (each open writable store is one) that can use a segment
@@ -136,7 +147,11 @@ struct SegmentHeader {
   // seat word (seat index and generation), with kLockWaiters set by a writer
   // that sleeps on it. Changed only by compare-and-swap, except by its owner.
   alignas(64) std::atomic<std::uint32_t> lock_word;
-  std::uint32_t reserved2;
+  // A: set to 1 by Destroy before it unlinks the name, never cleared. Every
+  // writer looks at it once it holds the lock (it shares the lock word's
+  // line): a write through a mapping of a destroyed segment would be lost
+  // to everyone who opens the name now, so it fails (Errc::segment_replaced).
+  std::atomic<std::uint32_t> retired;
   // W: when the lock's owner took it, on the table's clock (its first clock
   // read under the lock; 0 before any). Read by stat, as a hint.
   std::int64_t lock_since_ns;

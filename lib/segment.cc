@@ -2,15 +2,16 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <boost/interprocess/exceptions.hpp>
+#include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <fstream>
-#include <new>
 
 #include "clock.h"
 #include "fault.h"
@@ -18,35 +19,11 @@
 
 namespace shmlease::internal {
 
-namespace bip = boost::interprocess;
-
 namespace {
 
-bool IsFilePath(std::string_view name) { return name.find('/', 1) != std::string_view::npos; }
-
-std::string PosixShmName(std::string_view name) {
-  return std::string(name.starts_with('/') ? name.substr(1) : name);
-}
-
-std::error_code FromErrno(int err) {
-  switch (err) {
-    case ENOENT:
-      return Errc::segment_not_found;
-    case EACCES:
-    case EPERM:
-    case EROFS:
-      return Errc::permission_denied;
-    case ENOSPC:
-    case ENOMEM:
-    case EFBIG:
-      return Errc::no_space;
-    case ENAMETOOLONG:
-    case EINVAL:
-      return Errc::invalid_segment_name;
-    default:
-      return Errc::io_error;
-  }
-}
+// How often a name whose file is removed between being opened and being
+// locked (a creator that failed, a destroy) is looked up again.
+constexpr int kOpenAttempts = 8;
 
 std::error_code Fail(std::error_code ec, std::string* detail, std::string text) {
   if (detail != nullptr) *detail = std::move(text);
@@ -65,8 +42,23 @@ std::error_code NotRegularFile(const std::string& path, mode_t mode, std::string
                      : S_ISCHR(mode)  ? "a character device"
                      : S_ISBLK(mode)  ? "a block device"
                                       : "not a regular file";
-  return Fail(Errc::incompatible_segment, detail,
+  return Fail(Errc::not_a_segment, detail,
               path + " is " + kind + ", not a segment (segments are regular files)");
+}
+
+std::error_code SymlinkRefused(const std::string& path, std::string* detail) {
+  return Fail(Errc::unsafe_segment_path, detail,
+              path +
+                  " is a symbolic link; a segment is never reached through a link, which "
+                  "whoever can write its directory could aim at any file");
+}
+
+// What a failed open(2) of an existing name means.
+std::error_code OpenFailed(const std::string& path, int err, std::string* detail) {
+  if (err == ELOOP) return SymlinkRefused(path, detail);
+  if (err == EISDIR) return NotRegularFile(path, S_IFDIR, detail);
+  if (err == ENXIO) return NotRegularFile(path, S_IFSOCK, detail);
+  return Fail(SegmentErrorFromErrno(err), detail, "cannot open " + path + ": " + Errno(err));
 }
 
 // This boot's id, or "" when it cannot be read (no /proc in a chroot, a
@@ -104,7 +96,49 @@ struct FlockGuard {
   }
 };
 
+bool SameFile(const struct stat& a, const struct stat& b) {
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+// Marks the segment file `seen` (looked up as `base` in `dir`) retired, when
+// it is a segment of this layout with no other name: writers that still
+// have it mapped then fail instead of writing where nobody will look. Not
+// done through another hard link, which may be someone else's segment. A
+// user who may remove the name but not write the file leaves it unmarked:
+// its writers learn of it from the name (Segment::StillNamed).
+void Retire(int dir, const char* base, const struct stat& seen) {
+  static_assert(offsetof(SegmentHeader, retired) + sizeof(std::uint32_t) <= kHeaderFieldBytes);
+  if (!S_ISREG(seen.st_mode) || seen.st_nlink != 1) return;
+  const int fd = openat(dir, base, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) return;
+  struct stat st;
+  std::uint64_t magic = 0;
+  std::uint32_t version = 0;
+  if (fstat(fd, &st) == 0 && SameFile(st, seen) && st.st_nlink == 1 &&
+      static_cast<std::uint64_t>(st.st_size) >= kHeaderBytes &&
+      pread(fd, &magic, sizeof magic, 0) == sizeof magic &&
+      pread(fd, &version, sizeof version, offsetof(SegmentHeader, layout_version)) ==
+          sizeof version &&
+      magic == kMagic && version == kLayoutVersion) {
+    void* p = mmap(nullptr, kHeaderFieldBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p != MAP_FAILED) {
+      static_cast<SegmentHeader*>(p)->retired.store(1, std::memory_order_seq_cst);
+      munmap(p, kHeaderFieldBytes);
+    }
+  }
+  close(fd);
+}
+
 }  // namespace
+
+std::uint64_t EpochFloor() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  if (ts.tv_sec < 0) return 0;
+  const std::uint64_t micros = static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000 +
+                               static_cast<std::uint64_t>(ts.tv_nsec) / 1'000;
+  return std::min(micros, kEpochLimit - 1);
+}
 
 Geometry Geometry::For(std::uint64_t capacity, bool fake_clock) {
   Geometry g;
@@ -116,41 +150,83 @@ Geometry Geometry::For(std::uint64_t capacity, bool fake_clock) {
   return g;
 }
 
-std::string Segment::PathOf(std::string_view name) {
-  if (IsFilePath(name)) return std::string(name);
-  return "/dev/shm/" + PosixShmName(name);
+std::string Segment::PathOf(std::string_view name) { return SegmentPathOf(name); }
+
+Segment::~Segment() {
+  Unmap();
+  if (fd_ >= 0) close(fd_);
 }
 
-std::error_code Segment::Remove(std::string_view name) {
-  if (IsFilePath(name)) {
-    if (unlink(std::string(name).c_str()) != 0) return FromErrno(errno);
-    return {};
+void Segment::Unmap() {
+  if (base_ != nullptr) munmap(base_, mapped_bytes_);
+  base_ = nullptr;
+  mapped_bytes_ = 0;
+  header_ = nullptr;
+}
+
+std::error_code Segment::Map(std::uint64_t bytes, std::string* detail) {
+  Unmap();
+  void* p = mmap(nullptr, bytes, PROT_READ | (read_only_ ? 0 : PROT_WRITE), MAP_SHARED, fd_, 0);
+  if (p == MAP_FAILED) {
+    const int err = errno;
+    return Fail(SegmentErrorFromErrno(err), detail, "cannot map " + path_ + ": " + Errno(err));
   }
-  std::string shm = PosixShmName(name);
-  if (shm.empty() || shm.find('/') != std::string::npos) return Errc::invalid_segment_name;
-  if (shm_unlink(("/" + shm).c_str()) != 0) return FromErrno(errno);
+  base_ = p;
+  mapped_bytes_ = bytes;
+  header_ = static_cast<SegmentHeader*>(p);
   return {};
 }
 
-int Segment::fd() const {
-  return is_file_ ? file_.get_mapping_handle().handle : shm_.get_mapping_handle().handle;
+std::error_code Segment::Remove(std::string_view name) {
+  SegmentLocation where;
+  std::string detail;
+  if (std::error_code ec = LocateSegment(name, &where, &detail)) return ec;
+  const int dir = where.dir.get();
+  const char* base = where.base.c_str();
+  struct stat st;
+  if (fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) != 0) return SegmentErrorFromErrno(errno);
+  Retire(dir, base, st);
+  if (unlinkat(dir, base, 0) != 0) return SegmentErrorFromErrno(errno);
+  return {};
 }
 
 std::error_code Segment::Stat(std::uint32_t* uid, std::uint32_t* mode) const {
   struct stat st;
-  if (fstat(fd(), &st) != 0) return FromErrno(errno);
+  if (fstat(fd_, &st) != 0) return SegmentErrorFromErrno(errno);
   *uid = st.st_uid;
   *mode = st.st_mode & 07777;
   return {};
 }
 
+std::error_code Segment::StillNamed(std::string* detail) const {
+  if (header_->retired.load(std::memory_order_acquire) != 0) {
+    return Fail(Errc::segment_replaced, detail, path_ + " was destroyed");
+  }
+  struct stat mine;
+  if (fstat(fd_, &mine) != 0) {
+    const int err = errno;
+    return Fail(SegmentErrorFromErrno(err), detail, "cannot stat " + path_ + ": " + Errno(err));
+  }
+  if (mine.st_nlink == 0) return Fail(Errc::segment_replaced, detail, path_ + " was removed");
+  SegmentLocation where;
+  std::string why;
+  if (LocateSegment(name_, &where, &why)) {
+    return Fail(Errc::segment_replaced, detail, path_ + " can no longer be reached: " + why);
+  }
+  struct stat now;
+  if (fstatat(where.dir.get(), where.base.c_str(), &now, AT_SYMLINK_NOFOLLOW) != 0) {
+    const int err = errno;
+    return Fail(Errc::segment_replaced, detail, path_ + " can no longer be reached: " + Errno(err));
+  }
+  if (!SameFile(now, mine)) {
+    return Fail(Errc::segment_replaced, detail,
+                path_ + " now names another file than the segment opened there");
+  }
+  return {};
+}
+
 std::unique_ptr<Segment> Segment::Open(const ShmStoreOptions& options, bool create,
                                        std::error_code& ec, std::string* detail) {
-  std::unique_ptr<Segment> seg(new Segment());
-  seg->path_ = PathOf(options.name);
-  seg->is_file_ = IsFilePath(options.name);
-  seg->read_only_ = options.read_only;
-  const std::string& path = seg->path_;
   if (create && options.read_only) create = false;
   if (create && (options.capacity == 0 || options.capacity > kMaxCapacity)) {
     ec = Fail(Errc::invalid_capacity, detail,
@@ -158,80 +234,105 @@ std::unique_ptr<Segment> Segment::Open(const ShmStoreOptions& options, bool crea
                   std::to_string(kMaxCapacity));
     return nullptr;
   }
-  if (!seg->is_file_) {
-    std::string shm = PosixShmName(options.name);
-    if (shm.empty() || shm.size() > 250 || shm.find('/') != std::string::npos) {
-      ec = Fail(Errc::invalid_segment_name, detail,
-                "segment name '" + options.name + "' must be 1 to 250 bytes without '/'");
-      return nullptr;
+  for (int attempt = 0; attempt < kOpenAttempts; ++attempt) {
+    std::unique_ptr<Segment> seg(new Segment());
+    if (seg->OpenOnce(options, create, ec, detail) == Attempt::done) {
+      return ec ? nullptr : std::move(seg);
     }
   }
-  // Looked at before opening, which would block on a FIFO; the descriptor
-  // is looked at again below, in case the name was replaced in between.
-  if (struct stat pre; stat(path.c_str(), &pre) == 0 && !S_ISREG(pre.st_mode)) {
-    ec = NotRegularFile(path, pre.st_mode, detail);
-    return nullptr;
-  }
-  const bip::mode_t mode = options.read_only ? bip::read_only : bip::read_write;
-  // Open first; create (exclusively, with exact permissions) only if missing.
-  // The loop covers a name removed or created between the two attempts.
-  for (int attempt = 0;; ++attempt) {
-    try {
-      if (seg->is_file_) {
-        if (create) {
-          int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, options.mode);
-          if (fd >= 0) {
-            fchmod(fd, options.mode);  // The umask must not weaken or widen the mode asked for.
-            ::close(fd);
-          } else if (errno != EEXIST) {
-            ec = Fail(FromErrno(errno), detail, "cannot create " + path + ": " + Errno(errno));
-            return nullptr;
-          }
-        }
-        seg->file_ = bip::file_mapping(path.c_str(), mode);
-      } else if (create) {
-        bip::permissions perms(options.mode);
-        seg->shm_ = bip::shared_memory_object(bip::open_or_create,
-                                              PosixShmName(options.name).c_str(), mode, perms);
-      } else {
-        seg->shm_ =
-            bip::shared_memory_object(bip::open_only, PosixShmName(options.name).c_str(), mode);
-      }
-      break;
-    } catch (const bip::interprocess_exception& e) {
-      int err = e.get_native_error();
-      if (err == ENOENT && create && attempt < 3) continue;
-      ec = Fail(FromErrno(err), detail, "cannot open " + path + ": " + Errno(err));
-      return nullptr;
-    }
-  }
-  int fd = seg->fd();
-  fcntl(fd, F_SETFD, FD_CLOEXEC);
+  ec = Fail(Errc::segment_busy, detail,
+            PathOf(options.name) + " was removed each time it was opened (" +
+                std::to_string(kOpenAttempts) + " times)");
+  return nullptr;
+}
+
+Segment::Attempt Segment::OpenOnce(const ShmStoreOptions& options, bool create, std::error_code& ec,
+                                   std::string* detail) {
+  ec.clear();
+  name_ = options.name;
+  path_ = PathOf(options.name);
+  is_file_ = IsFilePath(options.name);
+  read_only_ = options.read_only;
+  SegmentLocation where;
+  if ((ec = LocateSegment(options.name, &where, detail))) return Attempt::done;
+  const int dir = where.dir.get();
+  const char* base = where.base.c_str();
+  bool created = false;
   struct stat st;
-  if (fstat(fd, &st) != 0) {
-    ec = Fail(FromErrno(errno), detail, "cannot stat " + path + ": " + Errno(errno));
-    return nullptr;
+  // Looked at before opening: a link is refused by name, and a FIFO or a
+  // device is not opened at all. The descriptor is looked at again below,
+  // in case the name was replaced in between.
+  if (fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    if (S_ISLNK(st.st_mode)) {
+      ec = SymlinkRefused(path_, detail);
+      return Attempt::done;
+    }
+    if (!S_ISREG(st.st_mode)) {
+      ec = NotRegularFile(path_, st.st_mode, detail);
+      return Attempt::done;
+    }
+    // O_NONBLOCK: a FIFO put in its place meanwhile must not block the open.
+    fd_ = openat(dir, base,
+                 (read_only_ ? O_RDONLY : O_RDWR) | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+    if (fd_ < 0) {
+      const int err = errno;
+      if (err == ENOENT) return Attempt::again;  // Removed since the look.
+      ec = OpenFailed(path_, err, detail);
+      return Attempt::done;
+    }
+    fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) & ~O_NONBLOCK);
+  } else if (const int err = errno; err == ENOENT && create) {
+    fd_ = openat(dir, base, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
+                 options.mode);
+    if (fd_ < 0) {
+      const int create_err = errno;
+      if (create_err == EEXIST) return Attempt::again;  // Another creator was first.
+      ec = Fail(SegmentErrorFromErrno(create_err), detail,
+                "cannot create " + path_ + ": " + Errno(create_err));
+      return Attempt::done;
+    }
+    created = true;
+    fchmod(fd_, options.mode);  // The umask must not weaken or widen the mode asked for.
+  } else {
+    ec = Fail(SegmentErrorFromErrno(err), detail, "cannot open " + path_ + ": " + Errno(err));
+    return Attempt::done;
+  }
+  if (fstat(fd_, &st) != 0) {
+    const int err = errno;
+    ec = Fail(SegmentErrorFromErrno(err), detail, "cannot stat " + path_ + ": " + Errno(err));
+    return Attempt::done;
   }
   if (!S_ISREG(st.st_mode)) {
-    ec = NotRegularFile(path, st.st_mode, detail);
-    return nullptr;
+    ec = NotRegularFile(path_, st.st_mode, detail);
+    return Attempt::done;
+  }
+  if (st.st_nlink == 0) return Attempt::again;  // Removed since it was opened.
+  if (st.st_nlink > 1) {
+    ec = Fail(Errc::unsafe_segment_path, detail,
+              path_ + " has " + std::to_string(st.st_nlink) +
+                  " hard links; a segment has one name, or another name could be someone "
+                  "else's way into it");
+    return Attempt::done;
   }
   if (st.st_uid != geteuid() && !options.trust_any_owner &&
       std::find(options.trusted_uids.begin(), options.trusted_uids.end(), st.st_uid) ==
           options.trusted_uids.end()) {
     ec = Fail(Errc::foreign_owner, detail,
-              path + " is owned by uid " + std::to_string(st.st_uid) +
+              path_ + " is owned by uid " + std::to_string(st.st_uid) +
                   ", not by this user; refusing it unless that owner is trusted");
-    return nullptr;
+    return Attempt::done;
   }
-  ec = seg->MapAndCheck(options, create, detail);
-  if (ec) return nullptr;
-  return seg;
+  dev_ = st.st_dev;
+  ino_ = st.st_ino;
+  Attempt attempt = Attempt::done;
+  ec = MapAndCheck(options, create, created, where, &attempt, detail);
+  return attempt;
 }
 
-std::error_code Segment::MapAndCheck(const ShmStoreOptions& options, bool create,
+std::error_code Segment::MapAndCheck(const ShmStoreOptions& options, bool create, bool created,
+                                     const SegmentLocation& where, Attempt* attempt,
                                      std::string* detail) {
-  const int fd = this->fd();
+  const int fd = fd_;
   // Initialisation and first validation happen under an flock: exactly one
   // process initialises, and a creator that dies half-way releases it.
   const std::int64_t deadline = AddSaturating(MonotonicNs(), options.init_timeout.count());
@@ -243,41 +344,52 @@ std::error_code Segment::MapAndCheck(const ShmStoreOptions& options, bool create
   }
   FlockGuard unlock{fd};
   struct stat st;
-  if (fstat(fd, &st) != 0) return Fail(FromErrno(errno), detail, path_ + ": " + Errno(errno));
-  std::uint64_t size = static_cast<std::uint64_t>(st.st_size);
-  bool initialised = false;
-  if (size >= kHeaderBytes) {
-    // Peek at the magic through a header-sized mapping before trusting any size.
-    try {
-      bip::mapped_region head(is_file_ ? bip::mapped_region(file_, bip::read_only, 0, kHeaderBytes)
-                                       : bip::mapped_region(shm_, bip::read_only, 0, kHeaderBytes));
-      std::uint64_t magic;
-      std::memcpy(&magic, head.get_address(), sizeof magic);
-      initialised = magic != 0;
-    } catch (const bip::interprocess_exception& e) {
-      return Fail(FromErrno(e.get_native_error()), detail,
-                  "cannot map " + path_ + ": " + Errno(e.get_native_error()));
-    }
-  } else if (size != 0) {
-    return Fail(Errc::corrupt_segment, detail,
-                path_ + " is truncated: " + std::to_string(size) + " bytes, less than a header");
+  if (fstat(fd, &st) != 0) {
+    const int err = errno;
+    return Fail(SegmentErrorFromErrno(err), detail, "cannot stat " + path_ + ": " + Errno(err));
   }
-  if (!initialised) {
+  if (st.st_nlink == 0) {
+    // A creator that failed removed it while we waited, or it was destroyed.
+    *attempt = Attempt::again;
+    return {};
+  }
+  const std::uint64_t size = static_cast<std::uint64_t>(st.st_size);
+  std::uint64_t magic = 0;
+  if (size >= sizeof magic && pread(fd, &magic, sizeof magic, 0) != sizeof magic) {
+    const int err = errno;
+    return Fail(Errc::io_error, detail, "cannot read " + path_ + ": " + Errno(err));
+  }
+  if (size == 0 || magic == kCreatingMagic) {
     if (!create) {
       return Fail(size == 0 ? Errc::segment_not_found : Errc::corrupt_segment, detail,
                   path_ + " was never initialised (its creator may have died)");
     }
-    return Initialise(options, detail);
+    std::error_code ec = Initialise(options, detail);
+    if (ec) {
+      // Nothing half-made stays behind: the table is emptied, and a file
+      // made for it (by this call, or by a creator that died) removed.
+      Unmap();
+      if (ftruncate(fd, 0) == 0 && (created || magic == kCreatingMagic)) {
+        struct stat now;
+        if (fstatat(where.dir.get(), where.base.c_str(), &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+            now.st_dev == dev_ && now.st_ino == ino_) {
+          unlinkat(where.dir.get(), where.base.c_str(), 0);
+        }
+      }
+    }
+    return ec;
   }
-  try {
-    region_ = bip::mapped_region(
-        is_file_ ? bip::mapped_region(file_, read_only_ ? bip::read_only : bip::read_write)
-                 : bip::mapped_region(shm_, read_only_ ? bip::read_only : bip::read_write));
-  } catch (const bip::interprocess_exception& e) {
-    return Fail(FromErrno(e.get_native_error()), detail,
-                "cannot map " + path_ + ": " + Errno(e.get_native_error()));
+  if (magic != kMagic && size >= sizeof magic) {
+    return Fail(Errc::corrupt_segment, detail,
+                path_ + " is not a shmlease segment (bad magic" +
+                    (magic == 0 ? std::string(": its first bytes are zero") : std::string()) +
+                    "); it is left as it is");
   }
-  header_ = static_cast<SegmentHeader*>(region_.get_address());
+  if (size < kHeaderBytes) {
+    return Fail(Errc::corrupt_segment, detail,
+                path_ + " is truncated: " + std::to_string(size) + " bytes, less than a header");
+  }
+  if (std::error_code ec = Map(size, detail)) return ec;
   if (std::error_code ec = Validate(size, detail)) return ec;
   // Only a file can outlive a boot; a POSIX shm object is gone at reboot.
   if (is_file_ && !BootIdIsCurrent()) {
@@ -306,8 +418,15 @@ std::error_code Segment::MapAndCheck(const ShmStoreOptions& options, bool create
     }
     FlockGuard exclusive{fd};
     // Between the two locks anyone could have changed the file: check it again.
-    if (fstat(fd, &st) != 0) return Fail(FromErrno(errno), detail, path_ + ": " + Errno(errno));
-    if (static_cast<std::uint64_t>(st.st_size) != region_.get_size()) {
+    if (fstat(fd, &st) != 0) {
+      const int err = errno;
+      return Fail(SegmentErrorFromErrno(err), detail, "cannot stat " + path_ + ": " + Errno(err));
+    }
+    if (st.st_nlink == 0) {
+      *attempt = Attempt::again;
+      return {};
+    }
+    if (static_cast<std::uint64_t>(st.st_size) != mapped_bytes_) {
       return Fail(Errc::corrupt_segment, detail, path_ + " changed size while it was opened");
     }
     if (std::error_code ec = Validate(static_cast<std::uint64_t>(st.st_size), detail)) return ec;
@@ -322,36 +441,42 @@ std::error_code Segment::MapAndCheck(const ShmStoreOptions& options, bool create
 
 void Segment::EndBootReset() {
   if (!holds_reset_flock_) return;
-  flock(fd(), LOCK_UN);
+  flock(fd_, LOCK_UN);
   holds_reset_flock_ = false;
 }
 
 std::error_code Segment::Initialise(const ShmStoreOptions& options, std::string* detail) {
-  const int fd = this->fd();
+  const int fd = fd_;
   Geometry g = Geometry::For(options.capacity, options.fake_clock);
   SHMLEASE_FAULT_POINT("init-begin");
   // Start from zero bytes: a creator that died half-way may have left anything.
-  if (ftruncate(fd, 0) != 0 || ftruncate(fd, static_cast<off_t>(g.total_bytes)) != 0) {
-    return Fail(FromErrno(errno), detail, "cannot size " + path_ + ": " + Errno(errno));
+  if (ftruncate(fd, 0) != 0) {
+    const int err = errno;
+    return Fail(SegmentErrorFromErrno(err), detail, "cannot empty " + path_ + ": " + Errno(err));
+  }
+  // From here until the magic is stored, the file says that a creation is
+  // under way: whoever finds it so once the creator is gone (its flock
+  // released) starts over. Written before the file grows, so that no
+  // moment shows a file that is neither empty nor marked.
+  if (pwrite(fd, &kCreatingMagic, sizeof kCreatingMagic, 0) != sizeof kCreatingMagic) {
+    const int err = errno;
+    return Fail(SegmentErrorFromErrno(err), detail, "cannot write " + path_ + ": " + Errno(err));
+  }
+  SHMLEASE_FAULT_POINT("init-marked");
+  if (ftruncate(fd, static_cast<off_t>(g.total_bytes)) != 0) {
+    const int err = errno;
+    return Fail(SegmentErrorFromErrno(err), detail, "cannot size " + path_ + ": " + Errno(err));
   }
   // Reserve the memory now: a tmpfs that fills up later would kill a process
   // with SIGBUS in the middle of a write instead of failing this call.
   if (int err = posix_fallocate(fd, 0, static_cast<off_t>(g.total_bytes)); err != 0) {
-    ftruncate(fd, 0);
-    return Fail(FromErrno(err), detail,
+    return Fail(SegmentErrorFromErrno(err), detail,
                 "cannot reserve " + std::to_string(g.total_bytes) + " bytes for " + path_ + ": " +
                     Errno(err));
   }
   SHMLEASE_FAULT_POINT("init-sized");
-  try {
-    region_ = is_file_ ? bip::mapped_region(file_, bip::read_write)
-                       : bip::mapped_region(shm_, bip::read_write);
-  } catch (const bip::interprocess_exception& e) {
-    return Fail(FromErrno(e.get_native_error()), detail,
-                "cannot map " + path_ + ": " + Errno(e.get_native_error()));
-  }
-  void* base = region_.get_address();
-  header_ = new (base) SegmentHeader();  // Zero bytes are a valid empty table otherwise.
+  if (std::error_code ec = Map(g.total_bytes, detail)) return ec;
+  // The bytes are zero but for the marker: an empty table, once the header says its shape.
   SegmentHeader& h = *header_;
   h.layout_version = kLayoutVersion;
   h.header_bytes = kHeaderBytes;
@@ -365,11 +490,14 @@ std::error_code Segment::Initialise(const ShmStoreOptions& options, std::string*
   h.fake_clock = g.fake_clock ? 1 : 0;
   // A fake clock starts where the real one is, so expiries look familiar.
   h.fake_now_ns.store(g.fake_clock ? MonotonicNs() : 0, std::memory_order_relaxed);
+  // Epochs go on from the wall clock, above those of any segment this name
+  // had before (EpochFloor).
+  RelaxedStore(h.last_epoch, EpochFloor());
   std::string boot = ReadBootId();
   std::memcpy(h.boot_id, boot.data(), boot.size());
   SHMLEASE_FAULT_POINT("init-header");
   geometry_ = g;
-  hot_ = reinterpret_cast<SlotHot*>(static_cast<char*>(base) + kHeaderBytes);
+  hot_ = reinterpret_cast<SlotHot*>(static_cast<char*>(base_) + kHeaderBytes);
   cold_ =
       reinterpret_cast<SlotCold*>(reinterpret_cast<char*>(hot_) + g.slot_count * sizeof(SlotHot));
   SHMLEASE_FAULT_POINT("init-before-magic");
@@ -405,13 +533,13 @@ std::error_code Segment::Validate(std::uint64_t file_size, std::string* detail) 
   if (h.slot_count != g.slot_count || h.total_bytes != g.total_bytes) {
     return Fail(Errc::corrupt_segment, detail, path_ + " has inconsistent table sizes");
   }
-  if (file_size != g.total_bytes || region_.get_size() < g.total_bytes) {
+  if (file_size != g.total_bytes || mapped_bytes_ < g.total_bytes) {
     return Fail(Errc::corrupt_segment, detail,
                 path_ + " is " + std::to_string(file_size) + " bytes; its header says " +
                     std::to_string(g.total_bytes) + " (truncated or extended)");
   }
   geometry_ = g;
-  char* base = static_cast<char*>(region_.get_address());
+  char* base = static_cast<char*>(base_);
   hot_ = reinterpret_cast<SlotHot*>(base + kHeaderBytes);
   cold_ = reinterpret_cast<SlotCold*>(base + kHeaderBytes + g.slot_count * sizeof(SlotHot));
   return {};

@@ -18,6 +18,7 @@
 #include "name_order.h"
 #include "same_bytes.h"
 #include "segment.h"
+#include "segment_path.h"
 #include "shm_name.h"
 #include "shmlease/errors.h"
 #include "table.h"
@@ -224,6 +225,10 @@ std::shared_ptr<ShmStore> ShmStore::Open(const ShmStoreOptions& options, std::er
 std::error_code ShmStore::Destroy(std::string_view name) { return internal::Segment::Remove(name); }
 
 std::string ShmStore::PathOf(std::string_view name) { return internal::Segment::PathOf(name); }
+
+std::error_code ShmStore::CheckStillNamed(std::string* detail) const {
+  return impl_->segment->StillNamed(detail);
+}
 
 Clock::time_point ShmStore::Now() const { return internal::ToTimePoint(impl_->table.Now()); }
 
@@ -544,6 +549,9 @@ std::error_code ShmStore::GetStats(ShmStats* out) const {
   out->lock_timeouts = h.stats.lock_timeouts.load(std::memory_order_relaxed);
   out->epoch = internal::RelaxedLoad(h.last_epoch);
   out->lock = impl_->table.LockInfo();
+  // A directory that cannot be looked at now is not reported as open: the
+  // segment's own figures are what this call is for.
+  internal::DirectoryOpenToOthers(seg.name(), &out->directory_open_to_others, &out->directory);
   return ec;
 }
 

@@ -94,6 +94,13 @@ class Table::WriteLock {
         failure_ = Errc::too_many_writers;
         break;
     }
+    // Destroy retired the segment: nobody opening its name will see a
+    // write made here. The word shares the lock word's cache line.
+    if (locked_ && t.header_.retired.load(std::memory_order_relaxed) != 0) {
+      t.lock_.Unlock();
+      locked_ = false;
+      failure_ = Errc::segment_replaced;
+    }
     if (locked_) SHMLEASE_FAULT_POINT("lock-acquired");
   }
   ~WriteLock() {
@@ -589,6 +596,9 @@ std::error_code Table::Claim(const KeyWords& key, const NameWords& holder, std::
     }
   }
   if (mode == ClaimMode::extend_only) return Errc::invalid;
+  // A new holding needs a new epoch, below kEpochLimit (a hostile header may
+  // be there already): refused before anything changes, a sweep included.
+  if (header_.last_epoch >= kEpochLimit - 1) return Errc::epochs_exhausted;
   std::uint64_t home = Home(key.hash);
   std::uint32_t home_max_probe = 0;
   std::uint32_t mask = kColdHolder;
@@ -722,6 +732,11 @@ std::error_code Table::ResetAfterReboot() {
       (j.slot_index < slots_ && (hot_[j.slot_index].seq.load(std::memory_order_relaxed) & 1))) {
     Recover();
   }
+  // This boot's epochs go on above the earlier boot's and above the wall
+  // clock (EpochFloor): a holder of the earlier boot that kept its epoch
+  // finds it never handed out again, even if the file was restored from a
+  // copy older than the epochs it saw.
+  RelaxedStore(header_.last_epoch, std::max(header_.last_epoch, EpochFloor()));
   SlotView v;
   for (std::uint64_t i = 0; i < slots_; ++i) {
     if (!(hot_[i].state.load(std::memory_order_relaxed) & kHeld)) continue;

@@ -3,7 +3,7 @@
 # (clang and its runtime: for the libFuzzer target that the tests run).
 # Runs apt-get only when something is missing, so a second run is instant.
 set -euo pipefail
-packages=(build-essential cmake pkg-config libboost-dev libgtest-dev libgmock-dev
+packages=(build-essential cmake pkg-config libgtest-dev libgmock-dev
           libbenchmark-dev libcli11-dev nlohmann-json3-dev
           clang libclang-rt-14-dev "$@")
 missing=()

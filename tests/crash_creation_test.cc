@@ -134,7 +134,7 @@ TEST_P(CreationRace, ExactlyOneInitialises) {
 }
 
 TEST_P(CreationRace, CreatorKilledHalfWayIsTakenOver) {
-  for (const char* point : {"init-sized", "init-header", "init-before-magic"}) {
+  for (const char* point : {"init-marked", "init-sized", "init-header", "init-before-magic"}) {
     SCOPED_TRACE(point);
     ScopedSegmentName shm(std::string("-") + point);
     TempDir dir;

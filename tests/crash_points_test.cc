@@ -126,7 +126,8 @@ std::vector<Case> AllCases() {
   }
   cases.push_back({"claim-new", "journal-committed", false, 0, "recovered", true, 2});
   cases.push_back({"claim-new", "before-seqlock-close", true, 0, "recovered", true, 2});
-  for (const char* p : {"init-begin", "init-sized", "init-header", "init-before-magic"}) {
+  for (const char* p :
+       {"init-begin", "init-marked", "init-sized", "init-header", "init-before-magic"}) {
     for (bool exit : {false, true}) {
       cases.push_back({"create-shm", p, exit, 0, "", false, 0});
       cases.push_back({"create-file", p, exit, 0, "", false, 0});
@@ -277,6 +278,7 @@ void RunWriteCase(const Case& c) {
     ShmStore::Destroy(twin.name());
     auto t = MustOpen(Options(twin.name()));
     ASSERT_TRUE(t);
+    const std::uint64_t twin_base = testing::LastEpoch(*t);
     Setup(*t, c.op, target);
     const std::string log = dir.File("twin-" + std::to_string(attempt) + ".log");
     Worker w(kLeaseWorker, WorkerArgs(twin.name(), WorkerOps(c.op, target)),
@@ -291,7 +293,7 @@ void RunWriteCase(const Case& c) {
     ASSERT_GE(CountLines(reached, c.point), c.skip + 1) << Join(reached);
     std::vector<std::string> problems;
     EXPECT_FALSE(t->Fsck(&problems)) << "without any crash: " << Join(problems);
-    expected_after = NormalState(*t);
+    expected_after = NormalState(*t, twin_base);
     break;
   }
 
@@ -299,11 +301,13 @@ void RunWriteCase(const Case& c) {
   std::string expected_before;
   std::uint64_t recoveries_before = 0;
   std::chrono::steady_clock::time_point promised_at;
+  std::uint64_t base = 0;
   {
     auto s = MustOpen(Options(seg.name()));
     ASSERT_TRUE(s);
+    base = testing::LastEpoch(*s);
     promised_at = Setup(*s, c.op, target);
-    expected_before = NormalState(*s);
+    expected_before = NormalState(*s, base);
     ShmStats stats;
     ASSERT_FALSE(s->GetStats(&stats));
     recoveries_before = stats.recoveries;
@@ -341,12 +345,12 @@ void RunWriteCase(const Case& c) {
   // change, never half of it: it repairs a slot it cannot read (odd
   // seqlock), but a committed journal record whose slot is still intact is
   // replayed only by the next writer, so it may not show yet.
-  const std::string seen = NormalState(*s);
+  const std::string seen = NormalState(*s, base);
   EXPECT_TRUE(seen == expected_before || seen == expected_after) << seen;
   // Fsck repairs through the lock first; then the change is there or not, as committed.
   std::vector<std::string> problems;
   EXPECT_FALSE(s->Fsck(&problems)) << Join(problems);
-  EXPECT_EQ(NormalState(*s), c.applied ? expected_after : expected_before)
+  EXPECT_EQ(NormalState(*s, base), c.applied ? expected_after : expected_before)
       << "the crash left a change " << (c.applied ? "unapplied" : "half-applied");
   {
     RawSegment raw(ShmStore::PathOf(seg.name()));

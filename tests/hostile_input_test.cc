@@ -428,15 +428,18 @@ TEST_F(HostileFile, Truncated) {
 }
 
 // A path that names something other than a regular file is refused, every
-// way of opening it, without blocking (a FIFO's open waits for a writer) and
-// without an exception escaping (mapping a directory throws in Boost).
+// way of opening it, without blocking (a FIFO's open waits for a writer),
+// with an error that says so: not one about layout versions.
 TEST_F(HostileFile, ADirectoryOrAFifoIsNotASegment) {
   const std::string fifo = dir_.File("fifo");
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
   const std::string directory = dir_.File("directory");
   ASSERT_EQ(mkdir(directory.c_str(), 0700), 0);
-  ExpectEveryOpenRefused(fifo, Errc::incompatible_segment, fifo + " is a FIFO");
-  ExpectEveryOpenRefused(directory, Errc::incompatible_segment, directory + " is a directory");
+  ExpectEveryOpenRefused(fifo, Errc::not_a_segment, fifo + " is a FIFO");
+  ExpectEveryOpenRefused(directory, Errc::not_a_segment, directory + " is a directory");
+  EXPECT_EQ(ShmStore::Destroy(directory), Errc::not_a_segment);
+  struct stat st;
+  EXPECT_EQ(stat(directory.c_str(), &st), 0);
 }
 
 TEST_F(HostileFile, RandomBytes) {
@@ -449,19 +452,29 @@ TEST_F(HostileFile, RandomBytes) {
   }
 }
 
-TEST_F(HostileFile, AllZeroIsAnUnfinishedCreation) {
-  // Zero bytes are what a creator that died before writing anything leaves.
+// A file that is not empty and whose first bytes are zero is no segment's
+// unfinished creation (a creator marks the file first): it may be anyone's
+// data, and every way of opening it, creating included, leaves it alone.
+TEST_F(HostileFile, ZeroFirstBytesAreNotAnUnfinishedCreation) {
   const std::string zeros(good_bytes_.size(), '\0');
-  const std::string path = dir_.File("zero");
-  WriteFile(path, zeros);
+  ExpectRefused(zeros, Errc::corrupt_segment, "first bytes are zero");
+  ExpectRefused(std::string(8, '\0') + std::string(internal::kHeaderBytes, 'd'), Errc::corrupt_segment,
+                "left as it is");
+}
+
+// What a creator killed half-way leaves (the creating mark, a header
+// perhaps) is taken over by the next creator; a plain open says so.
+TEST_F(HostileFile, AMarkedUnfinishedCreationIsTakenOver) {
+  std::string b(good_bytes_.size(), '\0');
+  Poke<std::uint64_t>(&b, 0, internal::kCreatingMagic);
+  const std::string path = dir_.File("unfinished");
+  WriteFile(path, b);
   std::error_code ec;
   std::string detail;
   EXPECT_FALSE(ShmStore::Open(TestOptions(path, false, 4), ec, &detail));
   EXPECT_EQ(ec, Errc::corrupt_segment);
-  EXPECT_NE(detail.find(path), std::string::npos) << detail;
   EXPECT_NE(detail.find("never initialised"), std::string::npos) << detail;
-  EXPECT_TRUE(ReadFile(path) == zeros);
-  // Creating takes it over: there was nothing in it to lose.
+  EXPECT_TRUE(ReadFile(path) == b);
   auto s = MustOpen(TestOptions(path, false, 4));
   ASSERT_TRUE(s);
   EXPECT_FALSE(s->ClaimLease(K("mine"), {"holder", 1s}));

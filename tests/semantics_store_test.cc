@@ -270,6 +270,10 @@ constexpr Errc kAllErrors[] = {
     Errc::io_error,
     Errc::no_space,
     Errc::read_only,
+    Errc::not_a_segment,
+    Errc::unsafe_segment_path,
+    Errc::segment_replaced,
+    Errc::epochs_exhausted,
 };
 
 TEST(Errors, S4_SeedErrorsCarryTheSeedMessages) {

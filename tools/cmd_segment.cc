@@ -144,8 +144,10 @@ int RunCreate(const GlobalOptions& options, const CreateArgs& args) {
 // one the options trust: the library refuses such a segment (Errc::foreign_owner)
 // to every other command, and destroy follows the same rule.
 std::optional<uid_t> UntrustedOwner(const GlobalOptions& options, const std::string& path) {
+  // lstat: what destroy removes is the name itself, a link that another
+  // user planted included (the library never follows one).
   struct stat st;
-  if (stat(path.c_str(), &st) != 0 || st.st_uid == geteuid()) return std::nullopt;
+  if (lstat(path.c_str(), &st) != 0 || st.st_uid == geteuid()) return std::nullopt;
   const ShmStoreOptions trust = StoreOptions(options);
   if (trust.trust_any_owner || std::find(trust.trusted_uids.begin(), trust.trusted_uids.end(),
                                          st.st_uid) != trust.trusted_uids.end()) {
@@ -215,7 +217,8 @@ int RunDestroy(const GlobalOptions& options, bool force) {
     }
   }
   if (path == options.segment && !force) {
-    if (opened.ec == Errc::corrupt_segment || opened.ec == Errc::incompatible_segment) {
+    if (opened.ec == Errc::corrupt_segment || opened.ec == Errc::incompatible_segment ||
+        opened.ec == Errc::not_a_segment || opened.ec == Errc::unsafe_segment_path) {
       ReportOpenFailure(options, opened);
       return Report(path + " is not a usable lease segment; pass --force to remove it anyway",
                     opened.ec);
@@ -236,6 +239,14 @@ int RunDestroy(const GlobalOptions& options, bool force) {
   return kExitOk;
 }
 
+// The warning stat and fsck give when others can replace the segment's file.
+void WarnIfDirectoryOpen(const ShmStats& stats) {
+  if (!stats.directory_open_to_others) return;
+  Report("warning: other users can replace files in " + stats.directory +
+         " (it belongs to another user, or others may write it and it has no sticky bit): any of "
+         "them can remove or replace " + stats.path);
+}
+
 int RunStat(const GlobalOptions& options, bool json) {
   OpenedSegment opened = OpenSegment(options, Access::kRead);
   if (!opened.store) return ReportOpenFailure(options, opened);
@@ -244,6 +255,7 @@ int RunStat(const GlobalOptions& options, bool json) {
     return Report("segment '" + options.segment + "'", ec);
   }
   const std::string owner = UserName(s.owner_uid);
+  WarnIfDirectoryOpen(s);
   if (json) {
     nlohmann::json out = {
         {"segment", options.segment}, {"path", s.path},
@@ -255,6 +267,7 @@ int RunStat(const GlobalOptions& options, bool json) {
         {"extensions", s.extensions}, {"revocations", s.revocations},
         {"recoveries", s.recoveries}, {"lock_timeouts", s.lock_timeouts},
         {"epoch", s.epoch},           {"writers_lock", LockJson(s.lock)},
+        {"directory_open_to_others", s.directory_open_to_others},
     };
     std::cout << JsonText(out, 2) << '\n';
     return kExitOk;
@@ -290,6 +303,7 @@ int RunFsck(const GlobalOptions& options, bool repair) {
   // that died holding the lock left behind.
   OpenedSegment opened = OpenSegment(options, repair ? Access::kWrite : Access::kRead);
   if (!opened.store) return ReportOpenFailure(options, opened);
+  if (ShmStats stats; !opened.store->GetStats(&stats)) WarnIfDirectoryOpen(stats);
   std::vector<std::string> problems;
   std::error_code ec = opened.store->Fsck(&problems);
   const std::string path = ShmStore::PathOf(options.segment);

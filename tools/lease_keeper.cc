@@ -111,6 +111,9 @@ class PendingExtension {
  private:
   static std::error_code Extend(ShmStore& store, const KeeperPlan& plan, std::stop_token stop,
                                 std::uint64_t* epoch) {
+    // A segment destroyed or replaced under run: whoever opens the name now
+    // sees other leases, so this holding protects nothing any more.
+    if (std::error_code gone = store.CheckStillNamed()) return gone;
     std::error_code ec =
         store.ExtendLease(plan.key, Request{plan.holder, plan.duration}, std::move(stop));
     if (!ec) *epoch = HoldingEpoch(store, plan.key, plan.holder);
@@ -307,6 +310,8 @@ KeeperOutcome KeepLeaseWhileRunning(ShmStore& store, const KeeperPlan& plan, pid
         }
       } else if (ec == Errc::invalid) {
         lose_holding("an extension was refused: ");
+      } else if (ec == Errc::segment_replaced) {
+        lose(ec.message());
       } else {
         next_extension = asked_at + std::min<nanoseconds>(period, kRetryPause);
         // Aborted: stopped below, when it had waited for the lock until the

@@ -75,6 +75,10 @@ int ExitCodeFor(std::error_code ec) {
     case Errc::no_space:
     case Errc::read_only:
     case Errc::too_many_writers:
+    case Errc::not_a_segment:
+    case Errc::unsafe_segment_path:
+    case Errc::segment_replaced:
+    case Errc::epochs_exhausted:
       return kExitSegment;
   }
   return kExitSegment;

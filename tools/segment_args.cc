@@ -105,7 +105,9 @@ OpenedSegment OpenSegment(const GlobalOptions& options, Access access,
 
 int ReportOpenFailure(const GlobalOptions& options, const OpenedSegment& opened) {
   if (opened.ec == Errc::invalid_segment_name) {
-    return ReportBadName("--segment", options.segment, opened.ec);
+    // The detail says what is wrong with it (a control character, a '/').
+    return ReportSegment("--segment '" + Printable(options.segment) + "'", opened.ec,
+                         opened.detail);
   }
   if (opened.ec == Errc::invalid_capacity)
     return ReportSegment("--capacity", opened.ec, opened.detail);

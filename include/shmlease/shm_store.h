@@ -98,6 +98,11 @@ struct ShmStats {
   std::uint64_t epoch = 0;          // The last fencing epoch handed out.
   WritersLockInfo lock;
   bool fake_clock = false;
+  // The directory holding the segment (`directory`) belongs to another user
+  // (not root), or its group or others can write it and it lacks the sticky
+  // bit: they can rename the segment away or put another file in its place.
+  bool directory_open_to_others = false;
+  std::string directory;
 };
 
 // One lease in the table as a dump shows it: held, pinned, or both.
@@ -121,7 +126,11 @@ class ShmStore final : public Store {
   // Opens an existing segment; Errc::segment_not_found when there is none.
   static std::shared_ptr<ShmStore> Open(const ShmStoreOptions& options, std::error_code& ec,
                                         std::string* detail = nullptr);
-  // Removes the segment's name. Processes that have it mapped keep using it.
+  // Removes the segment's name. Processes that have it mapped keep reading
+  // it, but their writes fail with Errc::segment_replaced from then on: the
+  // segment is first marked retired (unless this user cannot write it, or
+  // the file has other names). A symbolic link at the name is removed
+  // itself, never followed.
   static std::error_code Destroy(std::string_view name);
   // Where a segment of this name lives, e.g. "/dev/shm/shmlease".
   static std::string PathOf(std::string_view name);
@@ -185,6 +194,16 @@ class ShmStore final : public Store {
   // Appends one line per problem to *problems; returns Errc::corrupt_segment
   // when there is any.
   std::error_code Fsck(std::vector<std::string>* problems) const;
+
+  // Errc::segment_replaced, with a sentence in *detail, once the segment this
+  // store mapped is no longer the one its name leads to: it was destroyed,
+  // its name removed, or another file put in its place. Others opening the
+  // name then see other leases, so a holder should stop relying on its
+  // holding. A relative file name is looked up from the current directory
+  // of the moment, as when the store was opened. Costs a few system calls
+  // (the hot paths make none): call it at each extension, say, not at each
+  // check.
+  std::error_code CheckStillNamed(std::string* detail = nullptr) const;
 
   // The store's notion of now: CLOCK_MONOTONIC, or the segment's fake clock.
   Clock::time_point Now() const;

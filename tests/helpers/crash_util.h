@@ -244,10 +244,18 @@ inline bool ExitedWith(std::optional<int> status, int code) {
   return status && WIFEXITED(*status) && WEXITSTATUS(*status) == code;
 }
 
+// The last epoch a table handed out (where a new table's epochs start: the
+// wall clock, so two tables start at different epochs).
+inline std::uint64_t LastEpoch(const ShmStore& store) {
+  ShmStats stats;
+  return store.GetStats(&stats) ? 0 : stats.epoch;
+}
+
 // Everything a table promises, independent of when it was built: each live
-// lease with its holder, expiry relative to the table's now, epoch and pins.
-// Two tables built by the same operations from the same start compare equal.
-inline std::string NormalState(const ShmStore& store) {
+// lease with its holder, expiry relative to the table's now, epoch (relative
+// to `epoch_base`, the table's LastEpoch when it was new) and pins. Two
+// tables built by the same operations from the same start compare equal.
+inline std::string NormalState(const ShmStore& store, std::uint64_t epoch_base) {
   std::ostringstream out;
   std::vector<LeaseEntry> entries;
   if (std::error_code ec = store.Snapshot(&entries)) return "snapshot error: " + ec.message();
@@ -257,7 +265,7 @@ inline std::string NormalState(const ShmStore& store) {
     if (e.held) {
       out << " held by " << e.info.holder << " for "
           << std::chrono::duration_cast<std::chrono::nanoseconds>(e.info.expiry - now).count()
-          << "ns epoch " << e.info.epoch;
+          << "ns epoch +" << e.info.epoch - epoch_base;
     }
     for (const std::string& p : e.pinned_by) out << " pin " << p;
     out << "\n";

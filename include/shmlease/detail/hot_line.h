@@ -28,7 +28,7 @@ namespace shmlease::detail {
 // inline check is compiled into the user's binary, perhaps against other
 // headers than the library's. Any change to SlotHot, InlineCheckContext or
 // TokenCache is a new layout.
-inline constexpr std::uint32_t kHotLineLayout = 4;
+inline constexpr std::uint32_t kHotLineLayout = 5;
 
 // Slot state bits.
 inline constexpr std::uint32_t kOccupied = 1u << 0;  // The key fields name a lease.
