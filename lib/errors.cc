@@ -60,6 +60,8 @@ class LeaseCategory final : public std::error_category {
         return "lease store opened read-only";
       case Errc::too_many_writers:
         return "too many processes write the lease segment at once: every writer seat is taken";
+      case Errc::clock_offset_unknown:
+        return "cannot tell this process's clock offset from the host's (time namespace)";
     }
     return "unknown shmlease error " + std::to_string(value);
   }

@@ -27,6 +27,9 @@
 namespace shmlease::internal {
 
 inline constexpr std::uint64_t kMagic = 0x455341454C4D4853ULL;  // "SHMLEASE", little-endian.
+// 5: expiries are on the host's CLOCK_MONOTONIC whatever the writer's time
+//    namespace, and the inline check's context carries the process's clock
+//    offset (shmlease/detail/hot_line.h); 4 stored each writer's own clock.
 // 4: the writers' lock is a futex word naming a writer seat, whose owner's
 //    liveness the kernel keeps (an OFD lock); 3 held a glibc robust mutex,
 //    whose list pointers a co-writer could aim.
@@ -34,7 +37,7 @@ inline constexpr std::uint64_t kMagic = 0x455341454C4D4853ULL;  // "SHMLEASE", l
 //    waiters beside it, and a writer of either layout would miss the other's
 //    waiters.
 // 2: keys placed by the pairwise multiply hash (HashKey); 1 used a serial chain.
-inline constexpr std::uint32_t kLayoutVersion = 4;
+inline constexpr std::uint32_t kLayoutVersion = 5;
 static_assert(kLayoutVersion == detail::kHotLineLayout,
               "the inline check's header must describe this layout");
 // Writing processes (each open writable store is one) that can use a segment

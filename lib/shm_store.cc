@@ -21,6 +21,7 @@
 #include "shm_name.h"
 #include "shmlease/errors.h"
 #include "table.h"
+#include "time_namespace.h"
 
 namespace shmlease {
 
@@ -34,8 +35,9 @@ using internal::SortKey;
 
 struct ShmStore::Impl {
   Impl(std::unique_ptr<internal::Segment> seg, std::int64_t lock_timeout_ns,
-       std::int64_t expiry_spin_ns)
-      : segment(std::move(seg)), table(*segment, lock_timeout_ns, expiry_spin_ns) {}
+       std::int64_t expiry_spin_ns, std::int64_t host_minus_own_ns)
+      : segment(std::move(seg)),
+        table(*segment, lock_timeout_ns, expiry_spin_ns, host_minus_own_ns) {}
   std::unique_ptr<internal::Segment> segment;
   internal::Table table;
   // The last sorted order of each kind of listing (see SortMemory): a caller
@@ -46,8 +48,14 @@ struct ShmStore::Impl {
 
 namespace {
 
-Info ToInfo(const SlotView& v) {
-  return Info{v.holder.ToString(), internal::ToTimePoint(v.expiry_ns), v.epoch};
+// Expiries leave the table on this process's own clock (steady_clock), so
+// that callers may compare them with steady_clock::now() in any time namespace.
+Clock::time_point ExpiryOf(const internal::Table& table, std::int64_t expiry_ns) {
+  return internal::ToTimePoint(table.ToProcessClock(expiry_ns));
+}
+
+Info ToInfo(const internal::Table& table, const SlotView& v) {
+  return Info{v.holder.ToString(), ExpiryOf(table, v.expiry_ns), v.epoch};
 }
 
 Key ToKey(const SlotView& v) {
@@ -149,13 +157,13 @@ std::error_code CollectHeld(const internal::Table& table, internal::SortMemory& 
           !internal::SameBytes(it->second.holder, holder)) {
         it->second.holder.assign(holder);
       }
-      it->second.expiry = internal::ToTimePoint(h.expiry_ns);
+      it->second.expiry = ExpiryOf(table, h.expiry_ns);
       it->second.epoch = h.epoch;
       ++it;
     } else {
       out->emplace_hint(
           it, Key{ns, model, std::string(lease)},
-          Info{std::string(NameView(h.holder)), internal::ToTimePoint(h.expiry_ns), h.epoch});
+          Info{std::string(NameView(h.holder)), ExpiryOf(table, h.expiry_ns), h.epoch});
     }
   }
   out->erase(it, out->end());
@@ -176,10 +184,23 @@ std::shared_ptr<ShmStore> OpenStore(
     if (detail) *detail = "expiry_spin must not be negative";
     return nullptr;
   }
+  // Read before the segment is opened, which may create it; needed only
+  // once it is known to be on a real clock.
+  std::int64_t host_minus_own_ns = 0;
+  std::string offset_problem;
+  const std::error_code offset_ec =
+      internal::ReadHostClockOffset(&host_minus_own_ns, &offset_problem);
   auto segment = internal::Segment::Open(options, create, ec, detail);
   if (!segment) return nullptr;
+  if (offset_ec && !segment->geometry().fake_clock) {
+    // Its clock reads could not be placed on the host's clock, on which
+    // every other process keeps the expiries.
+    ec = offset_ec;
+    if (detail) *detail = offset_problem;
+    return nullptr;
+  }
   auto impl = std::make_unique<ShmStore::Impl>(std::move(segment), options.lock_timeout.count(),
-                                               options.expiry_spin.count());
+                                               options.expiry_spin.count(), host_minus_own_ns);
   if (impl->segment->stale_boot()) {
     SHMLEASE_FAULT_POINT("stale-boot-before-reset");
     // Expiries from an earlier boot are on another timeline: re-make the
@@ -225,7 +246,10 @@ std::error_code ShmStore::Destroy(std::string_view name) { return internal::Segm
 
 std::string ShmStore::PathOf(std::string_view name) { return internal::Segment::PathOf(name); }
 
-Clock::time_point ShmStore::Now() const { return internal::ToTimePoint(impl_->table.Now()); }
+Clock::time_point ShmStore::Now() const {
+  const internal::Table& table = impl_->table;
+  return internal::ToTimePoint(table.ToProcessClock(table.Now()));
+}
 
 std::error_code ShmStore::AdvanceFakeClock(std::chrono::nanoseconds d) {
   return impl_->table.AdvanceFakeClock(d.count());
@@ -333,7 +357,7 @@ std::error_code ShmStore::ClaimOrExtendByName(const KeyView& key, std::string_vi
   if (current != nullptr) holder_view.emplace();
   std::error_code ec = impl_->table.Claim(kw, hw, d, ClaimMode::claim_or_extend,
                                           holder_view ? &*holder_view : nullptr, stop, held_at);
-  if (ec == Errc::claim_denied && holder_view) *current = ToInfo(*holder_view);
+  if (ec == Errc::claim_denied && holder_view) *current = ToInfo(impl_->table, *holder_view);
   return ec;
 }
 
@@ -417,7 +441,7 @@ std::error_code ShmStore::Leases(LeaseMap* out, std::span<const Key> keys) const
       if (impl_->table.FindRepairing(internal::EncodeKey(key), &v, &unreadable) !=
               internal::kNoSlot &&
           v.HeldAt(now)) {
-        out->emplace(key, ToInfo(v));
+        out->emplace(key, ToInfo(impl_->table, v));
       } else if (unreadable) {
         return Errc::timeout;  // As ForEachOccupied: a stopped writer holds the slot.
       }
@@ -512,7 +536,7 @@ std::error_code ShmStore::Snapshot(std::vector<LeaseEntry>* out) const {
     LeaseEntry e;
     e.key = ToKey(v);
     e.held = v.HeldAt(now);
-    if (e.held) e.info = ToInfo(v);
+    if (e.held) e.info = ToInfo(impl_->table, v);
     for (std::uint32_t p = 0; p < v.pin_count; ++p) e.pinned_by.push_back(v.pins[p].ToString());
     std::sort(e.pinned_by.begin(), e.pinned_by.end());
     out->push_back(std::move(e));

@@ -47,10 +47,12 @@ class ToolProcess {
  public:
   // `env` entries ("NAME=value") are added to the test's environment, from
   // which SHMLEASE_SEGMENT, SHMLEASE_NAMESPACE and SHMLEASE_MODEL are removed
-  // so that only the test decides where the tool looks.
+  // so that only the test decides where the tool looks. `program` runs
+  // instead of the tool when given (a launcher such as unshare, or a helper).
   explicit ToolProcess(const std::vector<std::string>& args,
-                       const std::vector<std::string>& env = {}) {
-    std::vector<std::string> argv_text = {kToolPath};
+                       const std::vector<std::string>& env = {},
+                       const std::string& program = kToolPath) {
+    std::vector<std::string> argv_text = {program};
     argv_text.insert(argv_text.end(), args.begin(), args.end());
     std::vector<std::string> env_text;
     for (char** e = environ; *e != nullptr; ++e) {

@@ -270,6 +270,7 @@ constexpr Errc kAllErrors[] = {
     Errc::io_error,
     Errc::no_space,
     Errc::read_only,
+    Errc::clock_offset_unknown,
 };
 
 TEST(Errors, S4_SeedErrorsCarryTheSeedMessages) {

@@ -75,6 +75,7 @@ int ExitCodeFor(std::error_code ec) {
     case Errc::no_space:
     case Errc::read_only:
     case Errc::too_many_writers:
+    case Errc::clock_offset_unknown:  // Refused to open: this process's clock cannot be placed.
       return kExitSegment;
   }
   return kExitSegment;

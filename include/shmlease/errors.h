@@ -45,6 +45,13 @@ enum class Errc : int {
   no_space = 47,              // No room to create the segment (e.g. /dev/shm is full).
   read_only = 48,             // A write through a store opened read-only.
   too_many_writers = 49,      // Every writer seat of the segment is taken (4096 writing stores at once).
+
+  // --- the process's clock ---
+  // This process's CLOCK_MONOTONIC offset from the host's (its time
+  // namespace's) cannot be told, so its clock cannot be placed on the
+  // segment's: /proc is not mounted, or it unshared a time namespace that
+  // only its children are in.
+  clock_offset_unknown = 70,
 };
 
 // The category of every error code shmlease produces. Its name() is "shmlease".
