@@ -62,6 +62,8 @@ class LeaseCategory final : public std::error_category {
         return "too many processes write the lease segment at once: every writer seat is taken";
       case Errc::clock_offset_unknown:
         return "cannot tell this process's clock offset from the host's (time namespace)";
+      case Errc::segment_truncated:
+        return "lease segment was truncated under this process: its leases are gone";
     }
     return "unknown shmlease error " + std::to_string(value);
   }

@@ -226,6 +226,7 @@ std::unique_ptr<Segment> Segment::Open(const ShmStoreOptions& options, bool crea
   }
   ec = seg->MapAndCheck(options, create, detail);
   if (ec) return nullptr;
+  seg->watch_.Watch(seg->header_, seg->geometry_.total_bytes, !seg->read_only_);
   return seg;
 }
 

@@ -12,6 +12,7 @@
 #include <system_error>
 
 #include "layout.h"
+#include "mapping_watch.h"
 #include "shmlease/shm_store.h"
 
 namespace shmlease::internal {
@@ -58,6 +59,9 @@ class Segment {
   std::error_code Stat(std::uint32_t* uid, std::uint32_t* mode) const;
   // The descriptor the segment was checked and mapped through.
   int fd() const;
+  // The file shrank under the mapping, which a SIGBUS handler replaced with
+  // zero pages (shmlease/truncation_guard.h): nothing read from it means anything.
+  bool truncated() const { return watch_.truncated(); }
 
  private:
   Segment() = default;
@@ -77,6 +81,8 @@ class Segment {
   SlotHot* hot_ = nullptr;
   SlotCold* cold_ = nullptr;
   Geometry geometry_;
+  // Declared after region_: unregistered before the mapping goes.
+  MappingWatch watch_;
 };
 
 }  // namespace shmlease::internal

@@ -38,6 +38,12 @@ struct ShmStore::Impl {
        std::int64_t expiry_spin_ns, std::int64_t host_minus_own_ns)
       : segment(std::move(seg)),
         table(*segment, lock_timeout_ns, expiry_spin_ns, host_minus_own_ns) {}
+  // An operation's answer, unless the segment was found truncated (during it
+  // or before, shmlease/truncation_guard.h): then nothing it read or wrote
+  // meant anything. One load of a flag nobody writes until then.
+  std::error_code Checked(std::error_code ec) const {
+    return segment->truncated() ? make_error_code(Errc::segment_truncated) : ec;
+  }
   std::unique_ptr<internal::Segment> segment;
   internal::Table table;
   // The last sorted order of each kind of listing (see SortMemory): a caller
@@ -252,7 +258,7 @@ Clock::time_point ShmStore::Now() const {
 }
 
 std::error_code ShmStore::AdvanceFakeClock(std::chrono::nanoseconds d) {
-  return impl_->table.AdvanceFakeClock(d.count());
+  return impl_->Checked(impl_->table.AdvanceFakeClock(d.count()));
 }
 
 // The clock is read by the Table with the lock held (see Table::Claim): the
@@ -260,15 +266,17 @@ std::error_code ShmStore::AdvanceFakeClock(std::chrono::nanoseconds d) {
 std::error_code ShmStore::ClaimLease(const Key& key, const Request& req, std::stop_token stop) {
   if (std::error_code ec = key.Validate()) return ec;
   if (std::error_code ec = req.Validate()) return ec;
-  return impl_->table.Claim(internal::EncodeKey(key), NameWords::From(req.holder),
-                            req.duration.count(), ClaimMode::claim_only, nullptr, stop);
+  return impl_->Checked(impl_->table.Claim(internal::EncodeKey(key), NameWords::From(req.holder),
+                                           req.duration.count(), ClaimMode::claim_only, nullptr,
+                                           stop));
 }
 
 std::error_code ShmStore::ExtendLease(const Key& key, const Request& req, std::stop_token stop) {
   if (std::error_code ec = key.Validate()) return ec;
   if (std::error_code ec = req.Validate()) return ec;
-  return impl_->table.Claim(internal::EncodeKey(key), NameWords::From(req.holder),
-                            req.duration.count(), ClaimMode::extend_only, nullptr, stop);
+  return impl_->Checked(impl_->table.Claim(internal::EncodeKey(key), NameWords::From(req.holder),
+                                           req.duration.count(), ClaimMode::extend_only, nullptr,
+                                           stop));
 }
 
 std::error_code ShmStore::ClaimOrExtendLease(const Key& key, const Request& req, Info* current,
@@ -315,7 +323,7 @@ std::error_code ShmStore::ClaimOrExtendCached(const KeyView& key, std::string_vi
   std::error_code ec = impl_->table.Ok();
   switch (impl_->table.ExtendCached(*cache, d, stop, &ec)) {
     case internal::Table::CachedExtend::kDone:
-      return ec;
+      return impl_->Checked(ec);
     case internal::Table::CachedExtend::kEnded:
       // The remembered holding is over (revoked, expired, taken over), so
       // this is most likely a new claim: no extension attempt first.
@@ -348,7 +356,8 @@ std::error_code ShmStore::ClaimOrExtendByName(const KeyView& key, std::string_vi
       !EndsInNul(key.lease) && !EndsInNul(holder)) {
     std::error_code ec =
         impl_->table.Claim(kw, hw, d, ClaimMode::extend_only, nullptr, stop, held_at);
-    if (ec != Errc::invalid) return ec;  // Extended, or timeout/aborted/invalid_duration.
+    // Extended, or timeout/aborted/invalid_duration.
+    if (ec != Errc::invalid) return impl_->Checked(ec);
   }
   // Not an extension: every name must pass before anything changes (S12).
   if (const Errc e = ClaimNamesProblem(key, holder); e != Errc{}) return e;
@@ -358,7 +367,7 @@ std::error_code ShmStore::ClaimOrExtendByName(const KeyView& key, std::string_vi
   std::error_code ec = impl_->table.Claim(kw, hw, d, ClaimMode::claim_or_extend,
                                           holder_view ? &*holder_view : nullptr, stop, held_at);
   if (ec == Errc::claim_denied && holder_view) *current = ToInfo(impl_->table, *holder_view);
-  return ec;
+  return impl_->Checked(ec);
 }
 
 std::error_code ShmStore::RevokeLease(const Key& key, std::string_view holder,
@@ -370,20 +379,22 @@ std::error_code ShmStore::Revoke(const KeyView& key, std::string_view holder,
                                  std::stop_token stop) {
   // The same checks, in the same order, as a claim's.
   if (const Errc e = ClaimNamesProblem(key, holder); e != Errc{}) return e;
-  return impl_->table.Revoke(internal::EncodeKey(key), NameWords::From(holder), stop);
+  return impl_->Checked(
+      impl_->table.Revoke(internal::EncodeKey(key), NameWords::From(holder), stop));
 }
 
 std::error_code ShmStore::PinLease(const Key& key, std::string_view entity, std::stop_token stop) {
   if (std::error_code ec = key.Validate()) return ec;
   if (std::error_code ec = ValidateName(entity)) return ec;
-  return impl_->table.Pin(internal::EncodeKey(key), NameWords::From(entity), stop);
+  return impl_->Checked(impl_->table.Pin(internal::EncodeKey(key), NameWords::From(entity), stop));
 }
 
 std::error_code ShmStore::UnpinLease(const Key& key, std::string_view entity,
                                      std::stop_token stop) {
   if (std::error_code ec = key.Validate()) return ec;
   if (std::error_code ec = ValidateName(entity)) return ec;
-  return impl_->table.Unpin(internal::EncodeKey(key), NameWords::From(entity), stop);
+  return impl_->Checked(
+      impl_->table.Unpin(internal::EncodeKey(key), NameWords::From(entity), stop));
 }
 
 namespace {
@@ -415,19 +426,22 @@ std::error_code ShmStore::CheckLease(const Key& key, std::string_view holder,
     case internal::Table::CachedAnswer::kUnknown:
       break;
   }
-  return CheckByKey(table, key, holder, cache);
+  // The inline and cached answers need no look at the flag: a truncated
+  // segment reads as zero pages, where no remembered epoch is found.
+  return impl_->Checked(CheckByKey(table, key, holder, cache));
 }
 
 std::error_code ShmStore::WaitUntilFree(const Key& key, std::stop_token stop,
                                         const std::function<void()>& started) {
   if (std::error_code ec = key.Validate()) return ec;
-  return impl_->table.WaitWhileHeld(internal::EncodeKey(key), std::nullopt, stop, started);
+  return impl_->Checked(
+      impl_->table.WaitWhileHeld(internal::EncodeKey(key), std::nullopt, stop, started));
 }
 
 std::error_code ShmStore::WaitUntilLost(const Key& key, std::uint64_t epoch, std::stop_token stop,
                                         const std::function<void()>& started) {
   if (std::error_code ec = key.Validate()) return ec;
-  return impl_->table.WaitWhileHeld(internal::EncodeKey(key), epoch, stop, started);
+  return impl_->Checked(impl_->table.WaitWhileHeld(internal::EncodeKey(key), epoch, stop, started));
 }
 
 std::error_code ShmStore::Leases(LeaseMap* out, std::span<const Key> keys) const {
@@ -443,12 +457,13 @@ std::error_code ShmStore::Leases(LeaseMap* out, std::span<const Key> keys) const
           v.HeldAt(now)) {
         out->emplace(key, ToInfo(impl_->table, v));
       } else if (unreadable) {
-        return Errc::timeout;  // As ForEachOccupied: a stopped writer holds the slot.
+        return impl_->Checked(
+            Errc::timeout);  // As ForEachOccupied: a stopped writer holds the slot.
       }
     }
-    return {};
+    return impl_->Checked({});
   }
-  return CollectHeld(impl_->table, impl_->leases_order, now, nullptr, out);
+  return impl_->Checked(CollectHeld(impl_->table, impl_->leases_order, now, nullptr, out));
 }
 
 std::error_code ShmStore::LeaseGroup(std::string_view ns, std::string_view model_uuid,
@@ -458,7 +473,8 @@ std::error_code ShmStore::LeaseGroup(std::string_view ns, std::string_view model
     return ec;
   }
   const NameWords want[2] = {NameWords::From(ns), NameWords::From(model_uuid)};
-  return CollectHeld(impl_->table, impl_->leases_order, impl_->table.Now(), want, out);
+  return impl_->Checked(
+      CollectHeld(impl_->table, impl_->leases_order, impl_->table.Now(), want, out));
 }
 
 // Reader::Leases through the table directly: no Key or Info per lease, only
@@ -485,7 +501,11 @@ std::error_code ShmStore::LeaseHolders(std::string_view ns, std::string_view mod
         found.push_back(HolderOf{v.lease, v.holder});
       })) {
     out->clear();
-    return ec;  // As LeaseGroup's callers saw it: an error and no leases.
+    return impl_->Checked(ec);  // As LeaseGroup's callers saw it: an error and no leases.
+  }
+  if (std::error_code ec = impl_->Checked({})) {
+    out->clear();
+    return ec;
   }
   impl_->holders_order.Sort(
       order, [&found](std::uint32_t i) -> const NameWords& { return found[i].lease; });
@@ -520,12 +540,12 @@ std::error_code ShmStore::LeaseHolders(std::string_view ns, std::string_view mod
 
 std::error_code ShmStore::Pinned(PinMap* out) const {
   out->clear();
-  return impl_->table.ForEachOccupied([&](std::uint64_t, const SlotView& v) {
+  return impl_->Checked(impl_->table.ForEachOccupied([&](std::uint64_t, const SlotView& v) {
     if (v.pin_count == 0) return;
     std::vector<std::string>& entities = (*out)[ToKey(v)];
     for (std::uint32_t p = 0; p < v.pin_count; ++p) entities.push_back(v.pins[p].ToString());
     std::sort(entities.begin(), entities.end());
-  });
+  }));
 }
 
 std::error_code ShmStore::Snapshot(std::vector<LeaseEntry>* out) const {
@@ -543,7 +563,7 @@ std::error_code ShmStore::Snapshot(std::vector<LeaseEntry>* out) const {
   });
   std::sort(out->begin(), out->end(),
             [](const LeaseEntry& a, const LeaseEntry& b) { return a.key < b.key; });
-  return ec;
+  return impl_->Checked(ec);
 }
 
 std::error_code ShmStore::GetStats(ShmStats* out) const {
@@ -568,7 +588,7 @@ std::error_code ShmStore::GetStats(ShmStats* out) const {
   out->lock_timeouts = h.stats.lock_timeouts.load(std::memory_order_relaxed);
   out->epoch = internal::RelaxedLoad(h.last_epoch);
   out->lock = impl_->table.LockInfo();
-  return ec;
+  return impl_->Checked(ec);
 }
 
 std::error_code ShmStore::Fsck(std::vector<std::string>* problems) const {
@@ -577,7 +597,8 @@ std::error_code ShmStore::Fsck(std::vector<std::string>* problems) const {
   // stuck (stopped) writer only costs this a short wait.
   if (!impl_->segment->read_only()) impl_->table.Repair(100'000'000);
   impl_->table.Fsck(problems);
-  return problems->size() == before ? std::error_code{} : make_error_code(Errc::corrupt_segment);
+  return impl_->Checked(problems->size() == before ? std::error_code{}
+                                                   : make_error_code(Errc::corrupt_segment));
 }
 
 }  // namespace shmlease

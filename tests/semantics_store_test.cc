@@ -271,6 +271,7 @@ constexpr Errc kAllErrors[] = {
     Errc::no_space,
     Errc::read_only,
     Errc::clock_offset_unknown,
+    Errc::segment_truncated,
 };
 
 TEST(Errors, S4_SeedErrorsCarryTheSeedMessages) {

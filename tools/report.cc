@@ -76,6 +76,7 @@ int ExitCodeFor(std::error_code ec) {
     case Errc::read_only:
     case Errc::too_many_writers:
     case Errc::clock_offset_unknown:  // Refused to open: this process's clock cannot be placed.
+    case Errc::segment_truncated:
       return kExitSegment;
   }
   return kExitSegment;

@@ -52,6 +52,9 @@ enum class Errc : int {
   // segment's: /proc is not mounted, or it unshared a time namespace that
   // only its children are in.
   clock_offset_unknown = 70,
+  // The segment's file shrank under this process's mapping (truncate, or a
+  // hole punched in a full tmpfs); see shmlease/truncation_guard.h.
+  segment_truncated = 71,
 };
 
 // The category of every error code shmlease produces. Its name() is "shmlease".
