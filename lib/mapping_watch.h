@@ -32,6 +32,9 @@ class MappingWatch {
   int slot_ = -1;
 };
 
+// GuardAgainstTruncation() has installed its handler in this process.
+bool TruncationGuardInstalled() noexcept;
+
 }  // namespace shmlease::internal
 
 #endif  // SHMLEASE_LIB_MAPPING_WATCH_H_

@@ -6,6 +6,7 @@
 
 #include "clock.h"
 #include "futex.h"
+#include "mapping_watch.h"
 #include "shmlease/errors.h"
 #include "table.h"
 #include "wake_word.h"
@@ -17,6 +18,11 @@ namespace {
 // A read-only mapping cannot register as a waiter, so writers may skip the
 // wake-up: such a waiter re-checks at least this often.
 constexpr std::int64_t kReadOnlyPollNs = 1'000'000;
+
+// A waiter in a process guarded against truncation (truncation_guard.h)
+// looks at its slot at least this often: a file shrunk under it wakes nobody
+// (the word it sleeps on was on a lost page), and only a read finds out.
+constexpr std::int64_t kTruncationRecheckNs = 1'000'000'000;
 
 // Spins until `deadline` (the host's CLOCK_MONOTONIC, as expiries are), or
 // until `word` moves off `seen` (a write to the slot, or a stop's bump), or
@@ -118,8 +124,12 @@ std::error_code Table::WaitWhileHeld(const KeyWords& key, std::optional<std::uin
       });
       // The kernel reads an absolute deadline on this process's own clock,
       // which its time namespace shifts from the host's.
+      const std::int64_t spin_from = wake_at;
+      if (TruncationGuardInstalled()) {
+        wake_at = std::min(wake_at, AddSaturating(clock_.HostMonotonic(), kTruncationRecheckNs));
+      }
       if (FutexWait(&word, seen, clock_.ToOwn(wake_at)) == FutexWaitResult::timed_out &&
-          wake_at < deadline) {
+          wake_at == spin_from && wake_at < deadline) {
         SpinUntil(word, seen, deadline, clock_, stop);
       }
     }

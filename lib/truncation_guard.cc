@@ -36,6 +36,9 @@ static_assert(std::atomic<std::uintptr_t>::is_always_lock_free &&
 constexpr int kMaxWatched = 1024;
 WatchedMapping watched[kMaxWatched];
 
+// Set once the handler is in place (waiters then re-check, table_wait.cc).
+std::atomic<bool> guard_installed{false};
+
 // The SIGBUS disposition before GuardAgainstTruncation: faults that are not
 // a watched segment's go there. Written once, before the handler is installed.
 struct sigaction previous_action;
@@ -98,6 +101,7 @@ std::error_code Install() noexcept {
   ours.sa_flags = SA_SIGINFO;
   sigemptyset(&ours.sa_mask);
   if (sigaction(SIGBUS, &ours, nullptr) != 0) return std::error_code(errno, std::system_category());
+  guard_installed.store(true, std::memory_order_release);
   return std::error_code(0, std::system_category());
 }
 
@@ -125,6 +129,8 @@ void MappingWatch::Watch(void* base, std::size_t length, bool writable) noexcept
     return;
   }
 }
+
+bool TruncationGuardInstalled() noexcept { return guard_installed.load(std::memory_order_acquire); }
 
 bool MappingWatch::truncated() const noexcept {
   return slot_ >= 0 && watched[slot_].truncated.load(std::memory_order_acquire) != 0;

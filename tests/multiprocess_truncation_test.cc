@@ -131,9 +131,8 @@ TEST_F(Truncation, DumpWatchReportsItAndExitsWithTheSegmentError) {
   EXPECT_TRUE(Contains(dump.err(), "segment was truncated")) << dump.err();
 }
 
-TEST_F(Truncation, WaitReportsItAndExitsWithTheSegmentError) {
-  ASSERT_FALSE(store_->ClaimLease(key_, Request{"me", 2s}));
-  ToolProcess wait(Tool({"--namespace", "ns", "--model", "model", "wait", "lease"}));
+// `wait` on a lease held (by its expiry) or pinned (no deadline at all).
+void ExpectWaitReportsIt(ToolProcess& wait, const std::string& path) {
   ASSERT_TRUE(wait.started());
   // Asleep on the slot's futex word, so truncated under its mapping rather
   // than before it opened the segment (which would refuse a short file).
@@ -142,11 +141,26 @@ TEST_F(Truncation, WaitReportsItAndExitsWithTheSegmentError) {
     nanosleep(&pause, nullptr);
   }
   ASSERT_EQ(BlockedIn(wait.pid()), SYS_futex) << "wait never went to sleep";
-  ASSERT_EQ(TruncateElsewhere(path(), 0), 0);
-  // It wakes at the expiry it sleeps until, and finds the segment gone.
-  // Before: killed by SIGBUS (exit 135).
+  ASSERT_EQ(TruncateElsewhere(path, 0), 0);
+  // The truncation wakes nobody: it finds the segment gone when it looks
+  // again. Before: killed by SIGBUS (exit 135) then.
   EXPECT_EQ(wait.ExitCode(), 3) << wait.err();
   EXPECT_TRUE(Contains(wait.err(), "segment was truncated")) << wait.err();
+}
+
+TEST_F(Truncation, WaitForAnExpiryReportsItAndExitsWithTheSegmentError) {
+  ASSERT_FALSE(store_->ClaimLease(key_, Request{"me", 2s}));
+  ToolProcess wait(Tool({"--namespace", "ns", "--model", "model", "wait", "lease"}));
+  ExpectWaitReportsIt(wait, path());
+}
+
+// Without a deadline the waiter would sleep for good (it re-checks every
+// second in a guarded process).
+TEST_F(Truncation, WaitForAPinnedLeaseReportsItAndExitsWithTheSegmentError) {
+  ASSERT_FALSE(store_->ClaimLease(key_, Request{"me", 1s}));
+  ASSERT_FALSE(store_->PinLease(key_, "pinner"));
+  ToolProcess wait(Tool({"--namespace", "ns", "--model", "model", "wait", "lease"}));
+  ExpectWaitReportsIt(wait, path());
 }
 
 TEST_F(Truncation, RunStopsItsCommandAndExitsWithTheSegmentError) {

@@ -19,8 +19,9 @@
 // default: SIGBUS kills it.
 //
 // Limits: an operation that was under way when the fault came returns
-// Errc::segment_truncated, whatever it had done; a waiter notices only when it
-// next wakes (at the expiry it waits for, or at the next write it sees);
+// Errc::segment_truncated, whatever it had done; a shrunk file wakes no
+// waiter, so once the handler is installed every waiter (WaitUntilFree,
+// WaitUntilLost) looks at its lease at least once a second;
 // segments are watched while at most 1024 stores are open in the process at
 // once (beyond that, a store is left unwatched and its faults kill as
 // before).
