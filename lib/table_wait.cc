@@ -122,12 +122,13 @@ std::error_code Table::WaitWhileHeld(const KeyWords& key, std::optional<std::uin
           FutexWakeAll(&word);
         }
       });
-      // The kernel reads an absolute deadline on this process's own clock,
-      // which its time namespace shifts from the host's.
       const std::int64_t spin_from = wake_at;
       if (TruncationGuardInstalled()) {
         wake_at = std::min(wake_at, AddSaturating(clock_.HostMonotonic(), kTruncationRecheckNs));
       }
+      // The kernel reads an absolute deadline on this process's own clock,
+      // which its time namespace shifts from the host's. Only a sleep that
+      // ended where the spin begins is followed by the spin.
       if (FutexWait(&word, seen, clock_.ToOwn(wake_at)) == FutexWaitResult::timed_out &&
           wake_at == spin_from && wake_at < deadline) {
         SpinUntil(word, seen, deadline, clock_, stop);

@@ -259,8 +259,9 @@ KeeperOutcome KeepLeaseWhileRunning(ShmStore& store, const KeeperPlan& plan, pid
 
     if (watching && loss_watch.finished()) {
       watching = false;
-      // Success: the holding ended. An error (the segment turned unreadable)
-      // leaves the loss to the extensions to find.
+      // Success: the holding ended; so it did with the segment truncated.
+      // Another error (the segment turned unreadable) leaves the loss to the
+      // extensions to find.
       if (!loss_watch.result() && !outcome.lease_lost) lose_holding();
       if (loss_watch.result() == Errc::segment_truncated && !outcome.lease_lost) lose_segment();
     }
