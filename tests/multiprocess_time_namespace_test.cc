@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "../lib/time_namespace.h"
 #include "cli_tool.h"
 #include "test_util.h"
 
@@ -241,6 +242,23 @@ TEST_F(TimeNamespace, AProcessWhoseOwnOffsetIsUnknownIsRefused) {
   EXPECT_EQ(results[0], static_cast<int>(Errc::clock_offset_unknown));
   EXPECT_EQ(results[1], 1);
   EXPECT_EQ(results[2], 0) << "a fake-clock segment needs no clock offset";
+}
+
+// The offsets file as kernels print it, and text that must not be trusted.
+TEST(TimeNamespaceOffsets, OnlyAWellFormedMonotonicLineIsRead) {
+  std::int64_t ns = 0;
+  EXPECT_TRUE(
+      internal::ParseMonotonicOffset("monotonic       86400         0\nboottime 0 0\n", &ns));
+  EXPECT_EQ(ns, 86'400'000'000'000);
+  EXPECT_TRUE(internal::ParseMonotonicOffset("boottime 5 0\nmonotonic -100 250\n", &ns));
+  EXPECT_EQ(ns, -99'999'999'750);
+  EXPECT_TRUE(internal::ParseMonotonicOffset("1 2 3\n7 0 0\n", &ns));  // Clocks by number.
+  EXPECT_EQ(ns, 2'000'000'003);
+  for (const char* bad :
+       {"", "boottime 1 0\n", "monotonic 1\n", "monotonic 1 1000000000\n", "monotonic 1 -1\n",
+        "monotonic x 0\n", "monotonic 1 0 extra\n", "monotonic 9223372036 999999999\n"}) {
+    EXPECT_FALSE(internal::ParseMonotonicOffset(bad, &ns)) << bad;
+  }
 }
 
 }  // namespace
