@@ -18,7 +18,8 @@ constexpr std::int64_t kMinCoarseMarginNs = 100'000'000;
 
 }  // namespace
 
-ClockReader::ClockReader() noexcept {
+ClockReader::ClockReader(std::int64_t host_minus_own_ns) noexcept
+    : host_minus_own_ns_(host_minus_own_ns) {
   // glibc lists the vDSO among the loaded objects under this name; NOLOAD
   // finds it without loading anything. The vDSO is never unloaded, so the
   // symbol outlives the handle.

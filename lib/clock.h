@@ -1,5 +1,7 @@
-// Clock reads for the lease table. All expiries are CLOCK_MONOTONIC
-// nanoseconds, which every process on the host shares.
+// Clock reads for the lease table. All expiries are nanoseconds of the
+// host's CLOCK_MONOTONIC (the initial time namespace's): a process in another
+// time namespace reads a shifted clock, and its reads are moved onto the
+// host's by the offset it learnt at open (time_namespace.h).
 #ifndef SHMLEASE_LIB_CLOCK_H_
 #define SHMLEASE_LIB_CLOCK_H_
 
@@ -27,8 +29,17 @@ inline std::int64_t ReadClockNs(clockid_t id) noexcept {
 class ClockReader {
  public:
   using VdsoClockGettime = int (*)(clockid_t, timespec*);
-  ClockReader() noexcept;
-  std::int64_t Monotonic() const noexcept { return Read(CLOCK_MONOTONIC); }
+  // host_minus_own_ns: ReadHostClockOffset's answer, 0 in the host's own
+  // time namespace.
+  explicit ClockReader(std::int64_t host_minus_own_ns) noexcept;
+  // The host's CLOCK_MONOTONIC: this process's read plus its offset.
+  std::int64_t HostMonotonic() const noexcept { return Read(CLOCK_MONOTONIC) + host_minus_own_ns_; }
+  // A time on the host's clock as this process's own CLOCK_MONOTONIC shows
+  // it: for the kernel (an absolute futex deadline is read on the caller's
+  // clock) and for callers (steady_clock). kNever stays kNever; `host_ns`
+  // may be anything a hostile segment holds, so the sum saturates.
+  std::int64_t ToOwn(std::int64_t host_ns) const noexcept;
+  std::int64_t host_minus_own_ns() const noexcept { return host_minus_own_ns_; }
   // The function this reader calls: the vDSO's entry, or glibc's
   // clock_gettime when there is none. Token::Check's inline path
   // (detail::CheckInline) reads the coarse clock through it.
@@ -43,6 +54,7 @@ class ClockReader {
     return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
   }
   VdsoClockGettime vdso_ = nullptr;
+  std::int64_t host_minus_own_ns_;
 };
 
 // The precise monotonic clock.
@@ -70,6 +82,11 @@ inline std::int64_t AddSaturating(std::int64_t now, std::int64_t d) noexcept {
 inline bool ExpiryOverflows(std::int64_t t0, std::int64_t d) noexcept {
   std::int64_t sum;
   return __builtin_add_overflow(t0, d, &sum);
+}
+
+inline std::int64_t ClockReader::ToOwn(std::int64_t host_ns) const noexcept {
+  if (host_ns == kNever) return kNever;
+  return AddSaturating(host_ns, -host_minus_own_ns_);
 }
 
 inline std::chrono::steady_clock::time_point ToTimePoint(std::int64_t ns) noexcept {

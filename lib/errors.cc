@@ -68,6 +68,10 @@ class LeaseCategory final : public std::error_category {
         return "the lease segment was destroyed or replaced since it was opened";
       case Errc::epochs_exhausted:
         return "fencing epochs exhausted: the next one would reach 2^53";
+      case Errc::clock_offset_unknown:
+        return "cannot tell this process's clock offset from the host's (time namespace)";
+      case Errc::segment_truncated:
+        return "lease segment was truncated under this process: its leases are gone";
     }
     return "unknown shmlease error " + std::to_string(value);
   }

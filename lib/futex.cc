@@ -21,12 +21,14 @@ FutexWaitResult FutexWait(std::atomic<std::uint32_t>* word, std::uint32_t expect
   timespec abs{};
   timespec* timeout = nullptr;
   if (deadline_ns != kNever) {
-    abs.tv_sec = deadline_ns / 1'000'000'000;
-    abs.tv_nsec = deadline_ns % 1'000'000'000;
+    // A negative time has passed; as a timespec it would be refused (EINVAL).
+    const std::int64_t at = deadline_ns < 0 ? 0 : deadline_ns;
+    abs.tv_sec = at / 1'000'000'000;
+    abs.tv_nsec = at % 1'000'000'000;
     timeout = &abs;
   }
-  // FUTEX_WAIT_BITSET takes an absolute deadline, on CLOCK_MONOTONIC unless
-  // FUTEX_CLOCK_REALTIME is given: exactly the clock expiries use.
+  // FUTEX_WAIT_BITSET takes an absolute deadline, on the caller's
+  // CLOCK_MONOTONIC (its time namespace's) unless FUTEX_CLOCK_REALTIME is given.
   // A deadline here is a lease's expiry, and a waiter returning late is a
   // later failover: the thread's timer slack (50 us by default) would delay
   // every timed-out wait by that much. Made 1 ns for the sleep, then restored.

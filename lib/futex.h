@@ -10,8 +10,11 @@ namespace shmlease::internal {
 
 enum class FutexWaitResult { woken, value_changed, timed_out, interrupted };
 
-// Sleeps while *word == expected, until woken or until CLOCK_MONOTONIC
-// reaches deadline_ns (kNever: no deadline). `precise`: return as close to
+// Sleeps while *word == expected, until woken or until this process's own
+// CLOCK_MONOTONIC reaches deadline_ns (kNever: no deadline; a negative one
+// has passed). The kernel reads an absolute deadline on the caller's clock,
+// which a time namespace shifts: a deadline on the host's clock (an expiry)
+// is converted first (ClockReader::ToOwn). `precise`: return as close to
 // the deadline as the kernel can (a lease's expiry), at the price of two
 // prctl calls; otherwise the thread's timer slack applies (a lock's slices).
 FutexWaitResult FutexWait(std::atomic<std::uint32_t>* word, std::uint32_t expected,

@@ -37,7 +37,10 @@ inline constexpr std::uint64_t kCreatingMagic = 0x2E2E2E454C4D4853ULL;  // "SHML
 // them exactly: a claim that would reach it is refused.
 inline constexpr std::uint64_t kEpochLimit = std::uint64_t{1} << 53;
 // 5: creation marks the file with kCreatingMagic first; Destroy sets
-//    `retired`; epochs start from the wall clock (in microseconds).
+//    `retired`; epochs start from the wall clock (in microseconds);
+//    expiries are on the host's CLOCK_MONOTONIC whatever the writer's time
+//    namespace, and the inline check's context carries the process's clock
+//    offset (shmlease/detail/hot_line.h); 4 stored each writer's own clock.
 // 4: the writers' lock is a futex word naming a writer seat, whose owner's
 //    liveness the kernel keeps (an OFD lock); 3 held a glibc robust mutex,
 //    whose list pointers a co-writer could aim.

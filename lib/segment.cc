@@ -158,6 +158,7 @@ Segment::~Segment() {
 }
 
 void Segment::Unmap() {
+  watch_.Stop();  // Before the range can be mapped to anything else.
   if (base_ != nullptr) munmap(base_, mapped_bytes_);
   base_ = nullptr;
   mapped_bytes_ = 0;
@@ -237,7 +238,9 @@ std::unique_ptr<Segment> Segment::Open(const ShmStoreOptions& options, bool crea
   for (int attempt = 0; attempt < kOpenAttempts; ++attempt) {
     std::unique_ptr<Segment> seg(new Segment());
     if (seg->OpenOnce(options, create, ec, detail) == Attempt::done) {
-      return ec ? nullptr : std::move(seg);
+      if (ec) return nullptr;
+      seg->watch_.Watch(seg->base_, seg->mapped_bytes_, !seg->read_only_);
+      return seg;
     }
   }
   ec = Fail(Errc::segment_busy, detail,

@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "layout.h"
+#include "mapping_watch.h"
 #include "segment_path.h"
 #include "shmlease/shm_store.h"
 
@@ -75,6 +76,9 @@ class Segment {
   // Errc::segment_replaced (with a sentence in *detail) once this segment
   // was retired by Remove, unlinked, or its name leads to another file now.
   std::error_code StillNamed(std::string* detail) const;
+  // The file shrank under the mapping, which a SIGBUS handler replaced with
+  // zero pages (shmlease/truncation_guard.h): nothing read from it means anything.
+  bool truncated() const { return watch_.truncated(); }
 
  private:
   // What one attempt at opening made of the name: done (or failed), or the
@@ -107,6 +111,8 @@ class Segment {
   SlotHot* hot_ = nullptr;
   SlotCold* cold_ = nullptr;
   Geometry geometry_;
+  // Unregistered by Unmap, before the mapping goes.
+  MappingWatch watch_;
 };
 
 }  // namespace shmlease::internal

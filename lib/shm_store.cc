@@ -22,6 +22,7 @@
 #include "shm_name.h"
 #include "shmlease/errors.h"
 #include "table.h"
+#include "time_namespace.h"
 
 namespace shmlease {
 
@@ -35,8 +36,15 @@ using internal::SortKey;
 
 struct ShmStore::Impl {
   Impl(std::unique_ptr<internal::Segment> seg, std::int64_t lock_timeout_ns,
-       std::int64_t expiry_spin_ns)
-      : segment(std::move(seg)), table(*segment, lock_timeout_ns, expiry_spin_ns) {}
+       std::int64_t expiry_spin_ns, std::int64_t host_minus_own_ns)
+      : segment(std::move(seg)),
+        table(*segment, lock_timeout_ns, expiry_spin_ns, host_minus_own_ns) {}
+  // An operation's answer, unless the segment was found truncated (during it
+  // or before, shmlease/truncation_guard.h): then nothing it read or wrote
+  // meant anything. One load of a flag nobody writes until then.
+  std::error_code Checked(std::error_code ec) const {
+    return segment->truncated() ? make_error_code(Errc::segment_truncated) : ec;
+  }
   std::unique_ptr<internal::Segment> segment;
   internal::Table table;
   // The last sorted order of each kind of listing (see SortMemory): a caller
@@ -47,8 +55,14 @@ struct ShmStore::Impl {
 
 namespace {
 
-Info ToInfo(const SlotView& v) {
-  return Info{v.holder.ToString(), internal::ToTimePoint(v.expiry_ns), v.epoch};
+// Expiries leave the table on this process's own clock (steady_clock), so
+// that callers may compare them with steady_clock::now() in any time namespace.
+Clock::time_point ExpiryOf(const internal::Table& table, std::int64_t expiry_ns) {
+  return internal::ToTimePoint(table.ToProcessClock(expiry_ns));
+}
+
+Info ToInfo(const internal::Table& table, const SlotView& v) {
+  return Info{v.holder.ToString(), ExpiryOf(table, v.expiry_ns), v.epoch};
 }
 
 Key ToKey(const SlotView& v) {
@@ -150,13 +164,13 @@ std::error_code CollectHeld(const internal::Table& table, internal::SortMemory& 
           !internal::SameBytes(it->second.holder, holder)) {
         it->second.holder.assign(holder);
       }
-      it->second.expiry = internal::ToTimePoint(h.expiry_ns);
+      it->second.expiry = ExpiryOf(table, h.expiry_ns);
       it->second.epoch = h.epoch;
       ++it;
     } else {
       out->emplace_hint(
           it, Key{ns, model, std::string(lease)},
-          Info{std::string(NameView(h.holder)), internal::ToTimePoint(h.expiry_ns), h.epoch});
+          Info{std::string(NameView(h.holder)), ExpiryOf(table, h.expiry_ns), h.epoch});
     }
   }
   out->erase(it, out->end());
@@ -177,10 +191,23 @@ std::shared_ptr<ShmStore> OpenStore(
     if (detail) *detail = "expiry_spin must not be negative";
     return nullptr;
   }
+  // Read before the segment is opened, which may create it; needed only
+  // once it is known to be on a real clock.
+  std::int64_t host_minus_own_ns = 0;
+  std::string offset_problem;
+  const std::error_code offset_ec =
+      internal::ReadHostClockOffset(&host_minus_own_ns, &offset_problem);
   auto segment = internal::Segment::Open(options, create, ec, detail);
   if (!segment) return nullptr;
+  if (offset_ec && !segment->geometry().fake_clock) {
+    // Its clock reads could not be placed on the host's clock, on which
+    // every other process keeps the expiries.
+    ec = offset_ec;
+    if (detail) *detail = offset_problem;
+    return nullptr;
+  }
   auto impl = std::make_unique<ShmStore::Impl>(std::move(segment), options.lock_timeout.count(),
-                                               options.expiry_spin.count());
+                                               options.expiry_spin.count(), host_minus_own_ns);
   if (impl->segment->stale_boot()) {
     SHMLEASE_FAULT_POINT("stale-boot-before-reset");
     // Expiries from an earlier boot are on another timeline: re-make the
@@ -227,13 +254,16 @@ std::error_code ShmStore::Destroy(std::string_view name) { return internal::Segm
 std::string ShmStore::PathOf(std::string_view name) { return internal::Segment::PathOf(name); }
 
 std::error_code ShmStore::CheckStillNamed(std::string* detail) const {
-  return impl_->segment->StillNamed(detail);
+  return impl_->Checked(impl_->segment->StillNamed(detail));
 }
 
-Clock::time_point ShmStore::Now() const { return internal::ToTimePoint(impl_->table.Now()); }
+Clock::time_point ShmStore::Now() const {
+  const internal::Table& table = impl_->table;
+  return internal::ToTimePoint(table.ToProcessClock(table.Now()));
+}
 
 std::error_code ShmStore::AdvanceFakeClock(std::chrono::nanoseconds d) {
-  return impl_->table.AdvanceFakeClock(d.count());
+  return impl_->Checked(impl_->table.AdvanceFakeClock(d.count()));
 }
 
 // The clock is read by the Table with the lock held (see Table::Claim): the
@@ -241,15 +271,17 @@ std::error_code ShmStore::AdvanceFakeClock(std::chrono::nanoseconds d) {
 std::error_code ShmStore::ClaimLease(const Key& key, const Request& req, std::stop_token stop) {
   if (std::error_code ec = key.Validate()) return ec;
   if (std::error_code ec = req.Validate()) return ec;
-  return impl_->table.Claim(internal::EncodeKey(key), NameWords::From(req.holder),
-                            req.duration.count(), ClaimMode::claim_only, nullptr, stop);
+  return impl_->Checked(impl_->table.Claim(internal::EncodeKey(key), NameWords::From(req.holder),
+                                           req.duration.count(), ClaimMode::claim_only, nullptr,
+                                           stop));
 }
 
 std::error_code ShmStore::ExtendLease(const Key& key, const Request& req, std::stop_token stop) {
   if (std::error_code ec = key.Validate()) return ec;
   if (std::error_code ec = req.Validate()) return ec;
-  return impl_->table.Claim(internal::EncodeKey(key), NameWords::From(req.holder),
-                            req.duration.count(), ClaimMode::extend_only, nullptr, stop);
+  return impl_->Checked(impl_->table.Claim(internal::EncodeKey(key), NameWords::From(req.holder),
+                                           req.duration.count(), ClaimMode::extend_only, nullptr,
+                                           stop));
 }
 
 std::error_code ShmStore::ClaimOrExtendLease(const Key& key, const Request& req, Info* current,
@@ -296,7 +328,7 @@ std::error_code ShmStore::ClaimOrExtendCached(const KeyView& key, std::string_vi
   std::error_code ec = impl_->table.Ok();
   switch (impl_->table.ExtendCached(*cache, d, stop, &ec)) {
     case internal::Table::CachedExtend::kDone:
-      return ec;
+      return impl_->Checked(ec);
     case internal::Table::CachedExtend::kEnded:
       // The remembered holding is over (revoked, expired, taken over), so
       // this is most likely a new claim: no extension attempt first.
@@ -329,7 +361,8 @@ std::error_code ShmStore::ClaimOrExtendByName(const KeyView& key, std::string_vi
       !EndsInNul(key.lease) && !EndsInNul(holder)) {
     std::error_code ec =
         impl_->table.Claim(kw, hw, d, ClaimMode::extend_only, nullptr, stop, held_at);
-    if (ec != Errc::invalid) return ec;  // Extended, or timeout/aborted/invalid_duration.
+    // Extended, or timeout/aborted/invalid_duration.
+    if (ec != Errc::invalid) return impl_->Checked(ec);
   }
   // Not an extension: every name must pass before anything changes (S12).
   if (const Errc e = ClaimNamesProblem(key, holder); e != Errc{}) return e;
@@ -338,8 +371,8 @@ std::error_code ShmStore::ClaimOrExtendByName(const KeyView& key, std::string_vi
   if (current != nullptr) holder_view.emplace();
   std::error_code ec = impl_->table.Claim(kw, hw, d, ClaimMode::claim_or_extend,
                                           holder_view ? &*holder_view : nullptr, stop, held_at);
-  if (ec == Errc::claim_denied && holder_view) *current = ToInfo(*holder_view);
-  return ec;
+  if (ec == Errc::claim_denied && holder_view) *current = ToInfo(impl_->table, *holder_view);
+  return impl_->Checked(ec);
 }
 
 std::error_code ShmStore::RevokeLease(const Key& key, std::string_view holder,
@@ -351,20 +384,22 @@ std::error_code ShmStore::Revoke(const KeyView& key, std::string_view holder,
                                  std::stop_token stop) {
   // The same checks, in the same order, as a claim's.
   if (const Errc e = ClaimNamesProblem(key, holder); e != Errc{}) return e;
-  return impl_->table.Revoke(internal::EncodeKey(key), NameWords::From(holder), stop);
+  return impl_->Checked(
+      impl_->table.Revoke(internal::EncodeKey(key), NameWords::From(holder), stop));
 }
 
 std::error_code ShmStore::PinLease(const Key& key, std::string_view entity, std::stop_token stop) {
   if (std::error_code ec = key.Validate()) return ec;
   if (std::error_code ec = ValidateName(entity)) return ec;
-  return impl_->table.Pin(internal::EncodeKey(key), NameWords::From(entity), stop);
+  return impl_->Checked(impl_->table.Pin(internal::EncodeKey(key), NameWords::From(entity), stop));
 }
 
 std::error_code ShmStore::UnpinLease(const Key& key, std::string_view entity,
                                      std::stop_token stop) {
   if (std::error_code ec = key.Validate()) return ec;
   if (std::error_code ec = ValidateName(entity)) return ec;
-  return impl_->table.Unpin(internal::EncodeKey(key), NameWords::From(entity), stop);
+  return impl_->Checked(
+      impl_->table.Unpin(internal::EncodeKey(key), NameWords::From(entity), stop));
 }
 
 namespace {
@@ -396,19 +431,22 @@ std::error_code ShmStore::CheckLease(const Key& key, std::string_view holder,
     case internal::Table::CachedAnswer::kUnknown:
       break;
   }
-  return CheckByKey(table, key, holder, cache);
+  // The inline and cached answers need no look at the flag: a truncated
+  // segment reads as zero pages, where no remembered epoch is found.
+  return impl_->Checked(CheckByKey(table, key, holder, cache));
 }
 
 std::error_code ShmStore::WaitUntilFree(const Key& key, std::stop_token stop,
                                         const std::function<void()>& started) {
   if (std::error_code ec = key.Validate()) return ec;
-  return impl_->table.WaitWhileHeld(internal::EncodeKey(key), std::nullopt, stop, started);
+  return impl_->Checked(
+      impl_->table.WaitWhileHeld(internal::EncodeKey(key), std::nullopt, stop, started));
 }
 
 std::error_code ShmStore::WaitUntilLost(const Key& key, std::uint64_t epoch, std::stop_token stop,
                                         const std::function<void()>& started) {
   if (std::error_code ec = key.Validate()) return ec;
-  return impl_->table.WaitWhileHeld(internal::EncodeKey(key), epoch, stop, started);
+  return impl_->Checked(impl_->table.WaitWhileHeld(internal::EncodeKey(key), epoch, stop, started));
 }
 
 std::error_code ShmStore::Leases(LeaseMap* out, std::span<const Key> keys) const {
@@ -422,14 +460,15 @@ std::error_code ShmStore::Leases(LeaseMap* out, std::span<const Key> keys) const
       if (impl_->table.FindRepairing(internal::EncodeKey(key), &v, &unreadable) !=
               internal::kNoSlot &&
           v.HeldAt(now)) {
-        out->emplace(key, ToInfo(v));
+        out->emplace(key, ToInfo(impl_->table, v));
       } else if (unreadable) {
-        return Errc::timeout;  // As ForEachOccupied: a stopped writer holds the slot.
+        return impl_->Checked(
+            Errc::timeout);  // As ForEachOccupied: a stopped writer holds the slot.
       }
     }
-    return {};
+    return impl_->Checked({});
   }
-  return CollectHeld(impl_->table, impl_->leases_order, now, nullptr, out);
+  return impl_->Checked(CollectHeld(impl_->table, impl_->leases_order, now, nullptr, out));
 }
 
 std::error_code ShmStore::LeaseGroup(std::string_view ns, std::string_view model_uuid,
@@ -439,7 +478,8 @@ std::error_code ShmStore::LeaseGroup(std::string_view ns, std::string_view model
     return ec;
   }
   const NameWords want[2] = {NameWords::From(ns), NameWords::From(model_uuid)};
-  return CollectHeld(impl_->table, impl_->leases_order, impl_->table.Now(), want, out);
+  return impl_->Checked(
+      CollectHeld(impl_->table, impl_->leases_order, impl_->table.Now(), want, out));
 }
 
 // Reader::Leases through the table directly: no Key or Info per lease, only
@@ -466,7 +506,11 @@ std::error_code ShmStore::LeaseHolders(std::string_view ns, std::string_view mod
         found.push_back(HolderOf{v.lease, v.holder});
       })) {
     out->clear();
-    return ec;  // As LeaseGroup's callers saw it: an error and no leases.
+    return impl_->Checked(ec);  // As LeaseGroup's callers saw it: an error and no leases.
+  }
+  if (std::error_code ec = impl_->Checked({})) {
+    out->clear();
+    return ec;
   }
   impl_->holders_order.Sort(
       order, [&found](std::uint32_t i) -> const NameWords& { return found[i].lease; });
@@ -501,12 +545,12 @@ std::error_code ShmStore::LeaseHolders(std::string_view ns, std::string_view mod
 
 std::error_code ShmStore::Pinned(PinMap* out) const {
   out->clear();
-  return impl_->table.ForEachOccupied([&](std::uint64_t, const SlotView& v) {
+  return impl_->Checked(impl_->table.ForEachOccupied([&](std::uint64_t, const SlotView& v) {
     if (v.pin_count == 0) return;
     std::vector<std::string>& entities = (*out)[ToKey(v)];
     for (std::uint32_t p = 0; p < v.pin_count; ++p) entities.push_back(v.pins[p].ToString());
     std::sort(entities.begin(), entities.end());
-  });
+  }));
 }
 
 std::error_code ShmStore::Snapshot(std::vector<LeaseEntry>* out) const {
@@ -517,14 +561,14 @@ std::error_code ShmStore::Snapshot(std::vector<LeaseEntry>* out) const {
     LeaseEntry e;
     e.key = ToKey(v);
     e.held = v.HeldAt(now);
-    if (e.held) e.info = ToInfo(v);
+    if (e.held) e.info = ToInfo(impl_->table, v);
     for (std::uint32_t p = 0; p < v.pin_count; ++p) e.pinned_by.push_back(v.pins[p].ToString());
     std::sort(e.pinned_by.begin(), e.pinned_by.end());
     out->push_back(std::move(e));
   });
   std::sort(out->begin(), out->end(),
             [](const LeaseEntry& a, const LeaseEntry& b) { return a.key < b.key; });
-  return ec;
+  return impl_->Checked(ec);
 }
 
 std::error_code ShmStore::GetStats(ShmStats* out) const {
@@ -552,7 +596,7 @@ std::error_code ShmStore::GetStats(ShmStats* out) const {
   // A directory that cannot be looked at now is not reported as open: the
   // segment's own figures are what this call is for.
   internal::DirectoryOpenToOthers(seg.name(), &out->directory_open_to_others, &out->directory);
-  return ec;
+  return impl_->Checked(ec);
 }
 
 std::error_code ShmStore::Fsck(std::vector<std::string>* problems) const {
@@ -561,7 +605,8 @@ std::error_code ShmStore::Fsck(std::vector<std::string>* problems) const {
   // stuck (stopped) writer only costs this a short wait.
   if (!impl_->segment->read_only()) impl_->table.Repair(100'000'000);
   impl_->table.Fsck(problems);
-  return problems->size() == before ? std::error_code{} : make_error_code(Errc::corrupt_segment);
+  return impl_->Checked(problems->size() == before ? std::error_code{}
+                                                   : make_error_code(Errc::corrupt_segment));
 }
 
 }  // namespace shmlease

@@ -122,7 +122,8 @@ class Table::WriteLock {
   Errc failure_ = Errc::invalid;  // Set on every path that leaves locked_ false.
 };
 
-Table::Table(Segment& segment, std::int64_t lock_timeout_ns, std::int64_t expiry_spin_ns)
+Table::Table(Segment& segment, std::int64_t lock_timeout_ns, std::int64_t expiry_spin_ns,
+             std::int64_t host_minus_own_ns)
     : segment_(segment),
       header_(segment.header()),
       hot_(segment.hot()),
@@ -133,10 +134,12 @@ Table::Table(Segment& segment, std::int64_t lock_timeout_ns, std::int64_t expiry
       lock_timeout_ns_(lock_timeout_ns),
       expiry_spin_ns_(expiry_spin_ns),
       lock_(&header_.lock_word, header_.seats, segment.fd()),
+      clock_(fake_clock_ ? 0 : host_minus_own_ns),
       system_category_(&std::system_category()),
       lease_category_(&lease_category()) {
   inline_check_.fake_now_ns = fake_clock_ ? &header_.fake_now_ns : nullptr;
   inline_check_.clock_gettime = clock_.Function();
+  inline_check_.host_minus_own_ns = clock_.host_minus_own_ns();
   inline_check_.coarse_margin_ns = CoarseClockMarginNs();
   inline_check_.ok_category = system_category_;
   inline_check_.lease_category = lease_category_;

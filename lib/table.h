@@ -73,11 +73,20 @@ using detail::ReadHotHolding;
 inline constexpr std::uint64_t kNoSlot = ~std::uint64_t{0};
 class Table {
  public:
-  // expiry_spin_ns: ShmStoreOptions::expiry_spin.
-  Table(Segment& segment, std::int64_t lock_timeout_ns, std::int64_t expiry_spin_ns);
+  // expiry_spin_ns: ShmStoreOptions::expiry_spin. host_minus_own_ns: this
+  // process's clock offset (ReadHostClockOffset); unused on a fake clock.
+  Table(Segment& segment, std::int64_t lock_timeout_ns, std::int64_t expiry_spin_ns,
+        std::int64_t host_minus_own_ns);
 
-  // The table's time: CLOCK_MONOTONIC, or the segment's fake clock.
+  // The table's time: the host's CLOCK_MONOTONIC (every expiry is on it,
+  // whichever time namespace its writer was in), or the segment's fake clock.
   std::int64_t Now() const;
+  // A time of the table as this process's steady_clock shows it (what the
+  // public API hands out): the same on a fake clock or in the host's time
+  // namespace.
+  std::int64_t ToProcessClock(std::int64_t table_ns) const {
+    return fake_clock_ ? table_ns : clock_.ToOwn(table_ns);
+  }
   std::error_code AdvanceFakeClock(std::int64_t d);
 
   // --- writers: take the writers' lock (repairing after a dead owner) ---
@@ -256,7 +265,7 @@ class Table {
 };
 
 inline std::int64_t Table::Now() const {
-  return fake_clock_ ? header_.fake_now_ns.load(std::memory_order_acquire) : clock_.Monotonic();
+  return fake_clock_ ? header_.fake_now_ns.load(std::memory_order_acquire) : clock_.HostMonotonic();
 }
 
 inline void Table::PrefetchNames(std::uint64_t i) const {

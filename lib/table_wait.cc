@@ -6,6 +6,7 @@
 
 #include "clock.h"
 #include "futex.h"
+#include "mapping_watch.h"
 #include "shmlease/errors.h"
 #include "table.h"
 #include "wake_word.h"
@@ -18,12 +19,18 @@ namespace {
 // wake-up: such a waiter re-checks at least this often.
 constexpr std::int64_t kReadOnlyPollNs = 1'000'000;
 
-// Spins until `deadline` (CLOCK_MONOTONIC), or until `word` moves off `seen`
-// (a write to the slot, or a stop's bump), or `stop` is requested.
+// A waiter in a process guarded against truncation (truncation_guard.h)
+// looks at its slot at least this often: a file shrunk under it wakes nobody
+// (the word it sleeps on was on a lost page), and only a read finds out.
+constexpr std::int64_t kTruncationRecheckNs = 1'000'000'000;
+
+// Spins until `deadline` (the host's CLOCK_MONOTONIC, as expiries are), or
+// until `word` moves off `seen` (a write to the slot, or a stop's bump), or
+// `stop` is requested.
 void SpinUntil(const std::atomic<std::uint32_t>& word, std::uint32_t seen, std::int64_t deadline,
-               const std::stop_token& stop) {
+               const ClockReader& clock, const std::stop_token& stop) {
   while (word.load(std::memory_order_acquire) == seen && !stop.stop_requested() &&
-         MonotonicNs() < deadline) {
+         clock.HostMonotonic() < deadline) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
 #endif
@@ -93,7 +100,8 @@ std::error_code Table::WaitWhileHeld(const KeyWords& key, std::optional<std::uin
     if (stop.stop_requested()) return Errc::wait_cancelled;
     announce();
     std::int64_t deadline = v.pin_count > 0 || fake_clock_ ? kNever : v.expiry_ns;
-    if (!can_register) deadline = std::min(deadline, MonotonicNs() + kReadOnlyPollNs);
+    // On the host's clock, as the expiry is (a fake clock's table reads no offset).
+    if (!can_register) deadline = std::min(deadline, clock_.HostMonotonic() + kReadOnlyPollNs);
     // Woken by the timer, a sleeping thread runs only when the scheduler gets
     // round to it (on a VM, when the host runs the virtual CPU again): tens
     // of microseconds late typically, milliseconds at times. So a waiter for
@@ -114,8 +122,16 @@ std::error_code Table::WaitWhileHeld(const KeyWords& key, std::optional<std::uin
           FutexWakeAll(&word);
         }
       });
-      if (FutexWait(&word, seen, wake_at) == FutexWaitResult::timed_out && wake_at < deadline) {
-        SpinUntil(word, seen, deadline, stop);
+      const std::int64_t spin_from = wake_at;
+      if (TruncationGuardInstalled()) {
+        wake_at = std::min(wake_at, AddSaturating(clock_.HostMonotonic(), kTruncationRecheckNs));
+      }
+      // The kernel reads an absolute deadline on this process's own clock,
+      // which its time namespace shifts from the host's. Only a sleep that
+      // ended where the spin begins is followed by the spin.
+      if (FutexWait(&word, seen, clock_.ToOwn(wake_at)) == FutexWaitResult::timed_out &&
+          wake_at == spin_from && wake_at < deadline) {
+        SpinUntil(word, seen, deadline, clock_, stop);
       }
     }
     if (stop.stop_requested()) return Errc::wait_cancelled;

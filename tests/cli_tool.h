@@ -48,13 +48,15 @@ class ToolProcess {
   // `env` entries ("NAME=value") are added to the test's environment, from
   // which SHMLEASE_SEGMENT, SHMLEASE_NAMESPACE and SHMLEASE_MODEL are removed
   // so that only the test decides where the tool looks. A `wrapper` (such as
-  // {"/usr/bin/unshare", "--pid", "--fork"}) runs the tool: its first word is
-  // a path, and the process is the wrapper's.
+  // {"/usr/bin/unshare", "--pid", "--fork"}) runs the program: its first word
+  // is a path, and the process is the wrapper's. `program` runs instead of the
+  // tool when given (a helper program of the tests).
   explicit ToolProcess(const std::vector<std::string>& args,
                        const std::vector<std::string>& env = {},
-                       const std::vector<std::string>& wrapper = {}) {
+                       const std::vector<std::string>& wrapper = {},
+                       const std::string& program = kToolPath) {
     std::vector<std::string> argv_text = wrapper;
-    argv_text.push_back(kToolPath);
+    argv_text.push_back(program);
     argv_text.insert(argv_text.end(), args.begin(), args.end());
     std::vector<std::string> env_text;
     for (char** e = environ; *e != nullptr; ++e) {

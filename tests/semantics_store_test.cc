@@ -270,10 +270,13 @@ constexpr Errc kAllErrors[] = {
     Errc::io_error,
     Errc::no_space,
     Errc::read_only,
+    Errc::too_many_writers,
     Errc::not_a_segment,
     Errc::unsafe_segment_path,
     Errc::segment_replaced,
     Errc::epochs_exhausted,
+    Errc::clock_offset_unknown,
+    Errc::segment_truncated,
 };
 
 TEST(Errors, S4_SeedErrorsCarryTheSeedMessages) {

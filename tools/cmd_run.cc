@@ -187,7 +187,8 @@ int RunRun(const GlobalOptions& options, const RunArgs& given) {
   StopGuardian(started.guardian);
   if (outcome.lease_lost) {
     return Report("lost " + LeaseName(key) + " while '" + args.command.front() +
-                  "' ran: " + outcome.lost_because + "; the command was stopped");
+                      "' ran: " + outcome.lost_because + "; the command was stopped",
+                  outcome.lost_error);
   }
   if (outcome.stopped_leftovers && options.verbose) {
     std::fprintf(stderr, "shmlease: stopped what %s left running\n",

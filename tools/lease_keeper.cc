@@ -206,6 +206,11 @@ KeeperOutcome KeepLeaseWhileRunning(ShmStore& store, const KeeperPlan& plan, pid
     terminate();
     if (extension) extension->RequestStop();  // No use any more.
   };
+  // The segment's bytes are gone, and the holding with them.
+  auto lose_segment = [&] {
+    outcome.lost_error = make_error_code(Errc::segment_truncated);
+    lose("its segment was truncated");
+  };
   // The holding is gone (revoked, taken over, run out): say which.
   auto lose_holding = [&](const std::string& prefix = "") {
     const bool lock_blocked = extension.has_value() || static_cast<bool>(extension_failure);
@@ -283,9 +288,11 @@ KeeperOutcome KeepLeaseWhileRunning(ShmStore& store, const KeeperPlan& plan, pid
 
     if (watching && loss_watch.finished()) {
       watching = false;
-      // Success: the holding ended. An error (the segment turned unreadable)
-      // leaves the loss to the extensions to find.
+      // Success: the holding ended; so it did with the segment truncated.
+      // Another error (the segment turned unreadable) leaves the loss to the
+      // extensions to find.
       if (!loss_watch.result() && !outcome.lease_lost) lose_holding();
+      if (loss_watch.result() == Errc::segment_truncated && !outcome.lease_lost) lose_segment();
     }
     if (!outcome.lease_lost && !extension && store.Now() >= next_extension) {
       extension.emplace(store, plan, store.Now());
@@ -312,6 +319,8 @@ KeeperOutcome KeepLeaseWhileRunning(ShmStore& store, const KeeperPlan& plan, pid
         lose_holding("an extension was refused: ");
       } else if (ec == Errc::segment_replaced) {
         lose(ec.message());
+      } else if (ec == Errc::segment_truncated) {
+        lose_segment();
       } else {
         next_extension = asked_at + std::min<nanoseconds>(period, kRetryPause);
         // Aborted: stopped below, when it had waited for the lock until the

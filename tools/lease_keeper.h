@@ -50,6 +50,7 @@ struct KeeperOutcome {
   bool status_unknown = false;  // Someone else reaped the child: wait_status means nothing.
   bool lease_lost = false;      // The child was stopped because the lease was lost.
   std::string lost_because;
+  std::error_code lost_error;  // When the loss is the segment's: it was truncated.
   // The child ended but left processes running in its group, which were stopped.
   bool stopped_leftovers = false;
   // Until when the last successful extension (or the claim) made the lease

@@ -8,6 +8,7 @@
 #include "command.h"
 #include "report.h"
 #include "segment_args.h"
+#include "shmlease/truncation_guard.h"
 
 #ifndef SHMLEASE_VERSION
 #error "SHMLEASE_VERSION must be the project's version (see tools/CMakeLists.txt)"
@@ -69,6 +70,10 @@ std::string Clarify(const CLI::App& app, const CLI::ParseError& e, bool has_sepa
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A segment shrunk under this process is then an error to report, not a
+  // SIGBUS that kills it (and `run` would leave its command running). Should
+  // sigaction fail, the command goes on with the default.
+  shmlease::GuardAgainstTruncation();
   CLI::App app("Inspect and script the shmlease lease table; run commands under a lease.",
                "shmlease");
   app.footer(

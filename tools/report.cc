@@ -79,6 +79,8 @@ int ExitCodeFor(std::error_code ec) {
     case Errc::unsafe_segment_path:
     case Errc::segment_replaced:
     case Errc::epochs_exhausted:
+    case Errc::clock_offset_unknown:  // Refused to open: this process's clock cannot be placed.
+    case Errc::segment_truncated:
       return kExitSegment;
   }
   return kExitSegment;

@@ -49,6 +49,16 @@ enum class Errc : int {
   unsafe_segment_path = 61,   // A symbolic link on the path, or the file has other hard links.
   segment_replaced = 62,      // Destroyed, unlinked or replaced by another file since it was opened.
   epochs_exhausted = 63,      // The next fencing epoch would reach 2^53 (see ShmStats::epoch).
+
+  // --- the process's clock ---
+  // This process's CLOCK_MONOTONIC offset from the host's (its time
+  // namespace's) cannot be told, so its clock cannot be placed on the
+  // segment's: /proc is not mounted, or it unshared a time namespace that
+  // only its children are in.
+  clock_offset_unknown = 70,
+  // The segment's file shrank under this process's mapping (truncate, or a
+  // hole punched in a full tmpfs); see shmlease/truncation_guard.h.
+  segment_truncated = 71,
 };
 
 // The category of every error code shmlease produces. Its name() is "shmlease".

@@ -25,7 +25,10 @@ inline constexpr std::size_t kMaxNameLength = 64;
 // A lease can be pinned by at most this many distinct entities at once.
 inline constexpr std::size_t kMaxPinsPerLease = 8;
 
-// All expiries are points on CLOCK_MONOTONIC, which every process on the host shares.
+// All expiries are points on the calling process's CLOCK_MONOTONIC
+// (steady_clock). Processes in other time namespaces read that clock shifted;
+// a ShmStore keeps expiries on the host's clock and converts, so every
+// process sees the same moment as its own clock shows it.
 using Clock = std::chrono::steady_clock;
 
 // Checks a name as Juju's lease.ValidateString does, plus shmlease's rules:

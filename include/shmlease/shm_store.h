@@ -205,7 +205,10 @@ class ShmStore final : public Store {
   // check.
   std::error_code CheckStillNamed(std::string* detail = nullptr) const;
 
-  // The store's notion of now: CLOCK_MONOTONIC, or the segment's fake clock.
+  // The store's notion of now: this process's CLOCK_MONOTONIC, or the
+  // segment's fake clock. Opening a segment on a real clock fails with
+  // Errc::clock_offset_unknown when the process's offset from the host's
+  // clock cannot be told (see errors.h).
   Clock::time_point Now() const;
   // Moves a fake clock forward (Errc::invalid for a real clock or d <= 0).
   std::error_code AdvanceFakeClock(std::chrono::nanoseconds d);

@@ -18,5 +18,6 @@
 #include "shmlease/shm_store.h"
 #include "shmlease/store.h"
 #include "shmlease/token.h"
+#include "shmlease/truncation_guard.h"
 
 #endif  // SHMLEASE_SHMLEASE_H_

@@ -21,6 +21,13 @@
 //   wait LEASE               WaitUntilFree; prints "waiting LEASE" once in place
 //   fork-child               forks a child that only waits, with every descriptor
 //                            the fork leaves it, until killed; prints "child PID"
+//   check LEASE HOLDER       Token::Check twice (the store answers the first
+//                            and arms the token, the second is answered
+//                            inline); prints "check A B", each "held" or
+//                            "not-held"
+//   expiry LEASE             prints "expiry HOLDER MS1 MS2": the time left
+//                            against ShmStore::Now() and against
+//                            steady_clock::now(), in ms; "expiry none" if free
 //
 // Each finished step prints one line to stdout, in one write(): "ok open",
 // "ok claim", ... or "fail <step> <errc value> <message>". Exit status: 0 when
@@ -166,6 +173,40 @@ int main(int argc, char** argv) {
     } else if (op == "wait" && take(1)) {
       const std::string lease = args[i];
       ec = store->WaitUntilFree(LeaseKey(lease), {}, [&] { Say("waiting " + lease); });
+      i += 1;
+    } else if (op == "check" && take(2)) {
+      shmlease::Manager manager(store);
+      auto checker = manager.Checker(shmlease::kSingularControllerNamespace, "crash-model", ec);
+      if (!checker) return Fail(op, ec);
+      const shmlease::Token token = checker->Token(args[i], args[i + 1]);
+      const std::error_code first = token.Check();
+      const std::error_code second = token.Check();
+      for (const std::error_code& c : {first, second}) {
+        if (c && c != shmlease::Errc::not_held) return Fail(op, c);
+      }
+      Say(std::string("check ") + (first ? "not-held" : "held") + " " +
+          (second ? "not-held" : "held"));
+      ec.clear();
+      i += 2;
+    } else if (op == "expiry" && take(1)) {
+      shmlease::LeaseMap leases;
+      const Key keys[] = {LeaseKey(args[i])};
+      ec = store->Leases(&leases, keys);
+      if (!ec) {
+        using std::chrono::duration_cast;
+        using std::chrono::milliseconds;
+        if (leases.empty()) {
+          Say("expiry none");
+        } else {
+          const shmlease::Info& info = leases.begin()->second;
+          Say("expiry " + info.holder + " " +
+              std::to_string(duration_cast<milliseconds>(info.expiry - store->Now()).count()) +
+              " " +
+              std::to_string(
+                  duration_cast<milliseconds>(info.expiry - std::chrono::steady_clock::now())
+                      .count()));
+        }
+      }
       i += 1;
     } else {
       return Usage("unknown operation or missing arguments");

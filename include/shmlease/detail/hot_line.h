@@ -43,7 +43,8 @@ struct alignas(64) SlotHot {
   std::atomic<std::uint32_t> seq;
   std::atomic<std::uint32_t> state;  // kOccupied | kHeld. W, R*
   std::atomic<std::uint64_t> epoch;  // Fencing epoch of the holding. W, R*
-  // CLOCK_MONOTONIC ns. An extension stores it alone, outside the seqlock:
+  // ns of the host's CLOCK_MONOTONIC (the initial time namespace's, whatever
+  // namespace the writer was in). An extension stores it alone, outside the seqlock:
   // the value only grows within one holding, so any value a reader sees
   // belongs to the holding it read. W, R*
   std::atomic<std::int64_t> expiry_ns;
@@ -108,6 +109,11 @@ struct InlineCheckContext {
   // The vDSO's clock_gettime when the library found it (glibc's wrapper
   // costs a third of a check, lib/clock.h), else glibc's.
   int (*clock_gettime)(clockid_t, timespec*) = nullptr;
+  // Added to every clock read: the host's CLOCK_MONOTONIC minus this
+  // process's, which a time namespace shifts (0 in the host's own). Expiries
+  // are on the host's clock. Bounded by the kernel, so a read plus it is the
+  // host's uptime and cannot overflow.
+  std::int64_t host_minus_own_ns = 0;
   // How far the coarse clock may lag the precise one (lib/clock.h): within
   // this of the expiry only the precise clock can tell.
   std::int64_t coarse_margin_ns = 0;
@@ -125,7 +131,8 @@ enum class InlineAnswer { kUnknown, kHeld, kNotHeld };
                                                       const InlineCheckContext& context) {
   timespec ts;
   if (context.clock_gettime(CLOCK_MONOTONIC, &ts) != 0) return InlineAnswer::kUnknown;
-  const std::int64_t now = std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+  const std::int64_t now =
+      std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec + context.host_minus_own_ns;
   return now < expiry_ns ? InlineAnswer::kHeld : InlineAnswer::kNotHeld;
 }
 
@@ -148,7 +155,8 @@ enum class InlineAnswer { kUnknown, kHeld, kNotHeld };
   }
   timespec ts;
   if (context.clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) != 0) return InlineAnswer::kUnknown;
-  const std::int64_t coarse = std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+  const std::int64_t coarse =
+      std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec + context.host_minus_own_ns;
   // Added on the clock's side: expiry_ns is segment data and may be anything.
   if (coarse + context.coarse_margin_ns < seen.expiry_ns) return InlineAnswer::kHeld;
   return CheckNearExpiry(seen.expiry_ns, context);
