@@ -4,7 +4,9 @@
 #ifndef SHMLEASE_LIB_MAPPING_WATCH_H_
 #define SHMLEASE_LIB_MAPPING_WATCH_H_
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 
 namespace shmlease::internal {
 
@@ -22,14 +24,19 @@ class MappingWatch {
   // that replace it get the same protection). Replaces an earlier range.
   // When the registry is full the mapping stays unwatched.
   void Watch(void* base, std::size_t length, bool writable) noexcept;
-  // A fault inside the range replaced it with zero pages.
-  bool truncated() const noexcept;
+  // A fault inside the range replaced it with zero pages. Inline: every
+  // store operation asks.
+  bool truncated() const noexcept {
+    return truncated_ != nullptr && truncated_->load(std::memory_order_acquire) != 0;
+  }
   // Unregisters; called before the mapping goes, so that a later mapping at
   // the same address is not taken for this one.
   void Stop() noexcept;
 
  private:
   int slot_ = -1;
+  // The registry entry's flag, set by the handler; null while unwatched.
+  const std::atomic<std::uint32_t>* truncated_ = nullptr;
 };
 
 // GuardAgainstTruncation() has installed its handler in this process.

@@ -388,6 +388,17 @@ std::error_code Segment::MapAndCheck(const ShmStoreOptions& options, bool create
                     (magic == 0 ? std::string(": its first bytes are zero") : std::string()) +
                     "); it is left as it is");
   }
+  // Another layout's header may be smaller than this one's: its version,
+  // not its size, is what to report.
+  if (std::uint32_t version = 0;
+      size >= offsetof(SegmentHeader, layout_version) + sizeof version &&
+      pread(fd, &version, sizeof version, offsetof(SegmentHeader, layout_version)) ==
+          sizeof version &&
+      version != kLayoutVersion) {
+    return Fail(Errc::incompatible_segment, detail,
+                path_ + " has layout version " + std::to_string(version) +
+                    "; this library reads version " + std::to_string(kLayoutVersion));
+  }
   if (size < kHeaderBytes) {
     return Fail(Errc::corrupt_segment, detail,
                 path_ + " is truncated: " + std::to_string(size) + " bytes, less than a header");

@@ -42,8 +42,14 @@ struct ShmStore::Impl {
   // An operation's answer, unless the segment was found truncated (during it
   // or before, shmlease/truncation_guard.h): then nothing it read or wrote
   // meant anything. One load of a flag nobody writes until then.
-  std::error_code Checked(std::error_code ec) const {
-    return segment->truncated() ? make_error_code(Errc::segment_truncated) : ec;
+  // Inline, with the error built out of line: every operation passes here,
+  // extensions included.
+  [[gnu::always_inline]] std::error_code Checked(std::error_code ec) const {
+    if (__builtin_expect(segment->truncated(), 0)) return Truncated();
+    return ec;
+  }
+  [[gnu::noinline, gnu::cold]] static std::error_code Truncated() {
+    return make_error_code(Errc::segment_truncated);
   }
   std::unique_ptr<internal::Segment> segment;
   internal::Table table;

@@ -126,15 +126,12 @@ void MappingWatch::Watch(void* base, std::size_t length, bool writable) noexcept
     w.prot.store(writable ? PROT_READ | PROT_WRITE : PROT_READ, std::memory_order_relaxed);
     w.state.store(kWatched, std::memory_order_release);  // The handler reads the range after this.
     slot_ = i;
+    truncated_ = &w.truncated;
     return;
   }
 }
 
 bool TruncationGuardInstalled() noexcept { return guard_installed.load(std::memory_order_acquire); }
-
-bool MappingWatch::truncated() const noexcept {
-  return slot_ >= 0 && watched[slot_].truncated.load(std::memory_order_acquire) != 0;
-}
 
 void MappingWatch::Stop() noexcept {
   if (slot_ < 0) return;
@@ -144,6 +141,7 @@ void MappingWatch::Stop() noexcept {
   w.end.store(0, std::memory_order_relaxed);
   w.state.store(kFree, std::memory_order_release);
   slot_ = -1;
+  truncated_ = nullptr;
 }
 
 }  // namespace internal

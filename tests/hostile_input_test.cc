@@ -340,6 +340,15 @@ TEST_F(HostileFile, NegativeFakeClockTimeDoesNotOverflowTheChecks) {
   EXPECT_EQ(Token(s, K("later"), "holder").Check(), Errc::not_held);
 }
 
+// A segment of an older layout whose whole file is smaller than this
+// layout's header (layout 3 at a small capacity): its version is reported,
+// not "truncated".
+TEST_F(HostileFile, AnOlderLayoutSmallerThanTheHeaderIsReportedByItsVersion) {
+  std::string b = good_bytes_.substr(0, 22400);
+  Poke<std::uint32_t>(&b, offsetof(internal::SegmentHeader, layout_version), 3);
+  ExpectRefused(b, Errc::incompatible_segment, "layout version 3");
+}
+
 TEST_F(HostileFile, NewerLayoutVersion) {
   std::string b = good_bytes_;
   Poke<std::uint32_t>(&b, offsetof(internal::SegmentHeader, layout_version),

@@ -4,9 +4,12 @@
 // The segment is a POSIX shared-memory object (`/dev/shm/<name>`) or, when
 // the name contains a '/', a file. It holds a header and a fixed number of
 // slots; a lease that is expired and unpinned is free and its slot reusable.
-// Writers serialise on one robust process-shared mutex; a process that dies
-// holding it is recovered from by the next writer. Readers (Token::Check,
-// Leases, snapshots) never take that mutex.
+// Writers serialise on one lock in the segment, whose holder's liveness the
+// kernel keeps: a process that dies holding it is recovered from by the next
+// writer, and one that is stopped makes the others time out. Readers
+// (Token::Check, Leases, snapshots) never take that lock. Nothing another
+// process writes into the segment can make this one crash or hang
+// (docs/design.md, "Trust model").
 //
 // A ShmStore is safe for concurrent use by any number of threads and processes.
 #ifndef SHMLEASE_SHM_STORE_H_
