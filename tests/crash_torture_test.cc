@@ -34,6 +34,7 @@ namespace shmlease {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::kTortureWorker;
 using testing::Join;
 using testing::kLeaseWorker;
 using testing::kTortureLeases;
@@ -44,7 +45,6 @@ using testing::TempDir;
 using testing::TortureRecord;
 using testing::Worker;
 
-const std::string kTortureWorker = std::string(SHMLEASE_HELPER_DIR) + "/torture_worker";
 constexpr int kWorkers = 4;
 constexpr int kWaiters = 2;
 constexpr int kDefaultRounds = 400;

@@ -29,6 +29,8 @@ namespace shmlease {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::ReadFile;
+using testing::WriteFile;
 using testing::DumpState;
 using testing::Join;
 using testing::MustOpen;
@@ -249,14 +251,6 @@ TEST_F(Hostile, FullTable) {
 
 // ------------------------------------------------------------ segment files
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-void WriteFile(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
 template <typename T>
 void Poke(std::string* bytes, std::size_t offset, T value) {
   ASSERT_LE(offset + sizeof value, bytes->size());

@@ -17,6 +17,7 @@
 namespace shmlease {
 namespace {
 
+using testing::kTortureWorker;
 using testing::MustOpen;
 using testing::RunTool;
 using testing::ScopedSegmentName;
@@ -25,7 +26,6 @@ using testing::TestOptions;
 using testing::ToolResult;
 using testing::Worker;
 
-const std::string kTortureWorker = std::string(SHMLEASE_HELPER_DIR) + "/torture_worker";
 constexpr int kWriters = 3;
 constexpr int kLibraryChecks = 400;
 // Checks during which the table changed: the library's checks go on until

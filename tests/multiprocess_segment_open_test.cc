@@ -35,6 +35,8 @@ namespace shmlease {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::ReadFile;
+using testing::WriteFile;
 using testing::ChildProcess;
 using testing::MustOpen;
 using testing::Pipe;
@@ -47,14 +49,6 @@ using testing::ToolResult;
 constexpr uid_t kNobody = 65534;
 constexpr gid_t kNogroup = 65534;
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-void WriteFile(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
 bool Exists(const std::string& path) {
   struct stat st;
   return lstat(path.c_str(), &st) == 0;

@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -33,6 +34,17 @@
 namespace shmlease::testing {
 
 inline const std::string kLeaseWorker = std::string(SHMLEASE_HELPER_DIR) + "/lease_worker";
+inline const std::string kTortureWorker = std::string(SHMLEASE_HELPER_DIR) + "/torture_worker";
+
+// A whole file's bytes ("" when it cannot be read), and a file made to hold exactly `bytes`.
+inline std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+inline void WriteFile(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
 
 // The key lease_worker uses for a lease name.
 inline Key CrashKey(const std::string& lease) {
