@@ -409,7 +409,9 @@ def main():
     if None not in fl_vals.values():
         floor = fl_vals["clock"] + fl_vals["lock_pair"]
         md.append(f"\nAn extension reads the precise clock once and takes and gives back the "
-                  f"writers' lock (a robust process-shared mutex). Timed in the same rounds "
+                  f"writers' lock (a compare-and-swap each way on a word in the segment); the "
+                  f"floor it is judged against is that clock read and an uncontended lock pair, "
+                  f"here a robust process-shared mutex's. Timed in the same rounds "
                   f"(`{fl}`, medians over repetitions of each round's p50): the clock read "
                   f"{fmt_ns(fl_vals['clock'])}, a trylock + unlock pair of such a mutex "
                   f"{fmt_ns(fl_vals['lock_pair'])}, together {fmt_ns(floor)}; an extension "
