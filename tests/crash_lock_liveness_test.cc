@@ -146,5 +146,41 @@ TEST(LockLiveness, EverySeatTakenGivesTooManyWritersAndLosesNothing) {
   EXPECT_FALSE(Token(store, CrashKey("held"), "holder").Check());
 }
 
+// A writer's seat is taken at its first write, through a new open of the
+// file: a process that opened the segment and then gave up the right to
+// write it gets permission_denied there, not an unnamed I/O error, and the
+// leases already held stay held.
+TEST(LockLiveness, AWriterThatLostWritePermissionGetsPermissionDenied) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to become nobody";
+  ScopedSegmentName seg;
+  ShmStoreOptions options = TestOptions(seg.name(), false, 16);
+  auto store = MustOpen(options);
+  ASSERT_TRUE(store);
+  ASSERT_FALSE(store->ClaimLease(CrashKey("held"), {"holder", 600s}));
+  int result[2];
+  ASSERT_EQ(pipe2(result, O_CLOEXEC), 0);
+  std::fflush(nullptr);
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    // The fork left this child without a seat; its next write needs one.
+    int code = -1;
+    if (setresgid(65534, 65534, 65534) == 0 && setresuid(65534, 65534, 65534) == 0) {
+      code = store->ClaimLease(CrashKey("new"), {"child", 10s}).value();
+    }
+    (void)!write(result[1], &code, sizeof code);
+    _exit(0);
+  }
+  close(result[1]);
+  int code = -2;
+  ASSERT_EQ(read(result[0], &code, sizeof code), static_cast<ssize_t>(sizeof code));
+  close(result[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_EQ(code, static_cast<int>(Errc::permission_denied));
+  EXPECT_FALSE(Token(store, CrashKey("held"), "holder").Check());
+  EXPECT_FALSE(store->ClaimLease(CrashKey("new"), {"parent", 10s}));
+}
+
 }  // namespace
 }  // namespace shmlease
