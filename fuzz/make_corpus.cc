@@ -32,8 +32,7 @@ namespace in = shmlease::internal;
 // would be undefined.
 class Image {
  public:
-  explicit Image(std::string_view bytes)
-      : size_(bytes.size()), data_(Allocate(bytes.size())) {
+  explicit Image(std::string_view bytes) : size_(bytes.size()), data_(Allocate(bytes.size())) {
     std::memcpy(data_.get(), bytes.data(), size_);
   }
   Image(const Image& other) : Image(other.view()) {}
@@ -63,7 +62,7 @@ std::string Slurp(const std::string& path) {
 
 // Builds a segment through the library and returns its bytes.
 Image Build(const std::string& dir, std::size_t capacity, bool fake_clock,
-                  const std::function<void(shmlease::ShmStore&)>& fill) {
+            const std::function<void(shmlease::ShmStore&)>& fill) {
   const std::string path = dir + "/.building";
   unlink(path.c_str());
   shmlease::ShmStoreOptions o;
@@ -104,7 +103,8 @@ void Emit(const std::string& dir, const std::string& name, std::string_view byte
   const std::string existing = Slurp(path);
   const std::size_t at = offsetof(in::SegmentHeader, layout_version);
   std::uint32_t version = 0;
-  if (existing.size() >= at + sizeof version) std::memcpy(&version, existing.data() + at, sizeof version);
+  if (existing.size() >= at + sizeof version)
+    std::memcpy(&version, existing.data() + at, sizeof version);
   if (version == in::kLayoutVersion) return;
   std::ofstream(path, std::ios::binary)
       .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));

@@ -98,7 +98,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     options.read_only = read_only;
     options.capacity = 2;  // If it gets created (an empty input, or one marked unfinished).
     options.trust_any_owner = true;
-    // A planted lock word may name a live-looking owner: give up quickly rather than slow the fuzzer.
+    // A planted lock word may name a live-looking owner: give up quickly rather than slow the
+    // fuzzer.
     options.lock_timeout = 5ms;
     options.init_timeout = 50ms;
     std::error_code ec;

@@ -145,7 +145,7 @@ struct SegmentHeader {
   // every write to a fake-clock table: all its waiters sleep here.
   std::atomic<std::uint32_t> clock_word;
   std::uint32_t reserved1;
-  char boot_id[40];                   // W: /proc/sys/kernel/random/boot_id at last use.
+  char boot_id[40];  // W: /proc/sys/kernel/random/boot_id at last use.
   // A: the writers' lock (writers_lock.h): 0 when free, else the owner's
   // seat word (seat index and generation), with kLockWaiters set by a writer
   // that sleeps on it. Changed only by compare-and-swap, except by its owner.

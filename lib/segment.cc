@@ -390,11 +390,10 @@ std::error_code Segment::MapAndCheck(const ShmStoreOptions& options, bool create
   }
   // Another layout's header may be smaller than this one's: its version,
   // not its size, is what to report.
-  if (std::uint32_t version = 0;
-      size >= offsetof(SegmentHeader, layout_version) + sizeof version &&
-      pread(fd, &version, sizeof version, offsetof(SegmentHeader, layout_version)) ==
-          sizeof version &&
-      version != kLayoutVersion) {
+  if (std::uint32_t version = 0; size >= offsetof(SegmentHeader, layout_version) + sizeof version &&
+                                 pread(fd, &version, sizeof version,
+                                       offsetof(SegmentHeader, layout_version)) == sizeof version &&
+                                 version != kLayoutVersion) {
     return Fail(Errc::incompatible_segment, detail,
                 path_ + " has layout version " + std::to_string(version) +
                     "; this library reads version " + std::to_string(kLayoutVersion));

@@ -73,8 +73,8 @@ WritersLockInfo Table::LockInfo() const {
   // The seat's pid is the word's owner's only while the seat is still in
   // the generation the word names; a later taker's pid would name someone else.
   if (const std::uint32_t i = SeatIndexOf(word);
-      i < kMaxWriterSeats && SeatWord(i, header_.seats[i].generation.load(
-                                             std::memory_order_acquire)) == word) {
+      i < kMaxWriterSeats &&
+      SeatWord(i, header_.seats[i].generation.load(std::memory_order_acquire)) == word) {
     info.pid = header_.seats[i].pid.load(std::memory_order_relaxed);
     info.pid_namespace = header_.seats[i].pid_ns.load(std::memory_order_relaxed);
   }
@@ -127,8 +127,7 @@ void Table::Fsck(std::vector<std::string>* problems) const {
       problem("slot " + std::to_string(i) + ": probe distance " +
               std::to_string(h.max_probe.load(std::memory_order_relaxed)) + " exceeds the table");
     }
-    if (const std::uint32_t odd = h.seq.load(std::memory_order_acquire);
-        !ReadSlot(i, &v, false)) {
+    if (const std::uint32_t odd = h.seq.load(std::memory_order_acquire); !ReadSlot(i, &v, false)) {
       // A live owner of the lock may be inside this slot (stopped, or just
       // not scheduled): that is a busy slot, not a damaged one. It may also
       // finish and unlock between the read giving up and the look at the
@@ -186,8 +185,8 @@ void Table::Fsck(std::vector<std::string>* problems) const {
     }
     auto [it, inserted] = seen.emplace(
         std::make_tuple(v.ns.ToString(), v.model_uuid.ToString(), v.lease.ToString()), i);
-    if (!inserted) duplicates.push_back(where + ": the same key is also in slot " +
-                                        std::to_string(it->second));
+    if (!inserted)
+      duplicates.push_back(where + ": the same key is also in slot " + std::to_string(it->second));
   }
   // Findings that compare slots read at different times: only from a scan
   // that no write overlapped.

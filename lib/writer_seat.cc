@@ -113,8 +113,7 @@ std::error_code ProcessSeat::Take() noexcept {
     if (fd_ < 0) return errno == EACCES ? Errc::permission_denied : Errc::io_error;
   }
   // Start where other processes are unlikely to: seats are taken in any order.
-  const std::uint32_t start =
-      static_cast<std::uint32_t>(getpid()) * 2654435761u % kMaxWriterSeats;
+  const std::uint32_t start = static_cast<std::uint32_t>(getpid()) * 2654435761u % kMaxWriterSeats;
   for (std::uint32_t k = 0; k < kMaxWriterSeats; ++k) {
     const std::uint32_t i = (start + k) % kMaxWriterSeats;
     struct flock seat_byte = OneByte(F_WRLCK, kSeatLockBase + static_cast<off_t>(i));
@@ -145,7 +144,8 @@ std::error_code ProcessSeat::Take() noexcept {
 SeatOwner OwnerOfWord(std::uint32_t word, int probe_fd, std::uint32_t mine) noexcept {
   word &= ~kLockWaiters;
   if (mine != 0 && word == mine) return SeatOwner::alive;
-  if (SeatIndexOf(word) == kMaxWriterSeats) return SeatOwner::gone;  // No process writes such a word.
+  if (SeatIndexOf(word) == kMaxWriterSeats)
+    return SeatOwner::gone;  // No process writes such a word.
   // A read lock conflicts only with a write lock, which only the word's
   // owner (a process that may write the file) can place: neither a reader
   // nor any byte in the segment can fake life or death.

@@ -86,7 +86,7 @@ class ProcessSeat {
   // Written by Take and ForgetInChild, both under the registry's mutex (or in
   // a fork's child, where no other thread exists); read without it by word().
   std::atomic<std::uint32_t> word_{0};
-  int fd_ = -1;  // The seat's own open file description, or -1.
+  int fd_ = -1;                  // The seat's own open file description, or -1.
   ProcessSeat* prev_ = nullptr;  // The registry's list, under its mutex.
   ProcessSeat* next_ = nullptr;
 };

@@ -68,9 +68,9 @@ class WritersLock {
   void Unlock() noexcept {
     const std::uint32_t me = seat_.word();
     std::uint32_t v = word_->load(std::memory_order_relaxed);
-    while ((v & ~kLockWaiters) == me &&
-           !word_->compare_exchange_weak(v, 0, std::memory_order_release,
-                                         std::memory_order_relaxed)) {
+    while (
+        (v & ~kLockWaiters) == me &&
+        !word_->compare_exchange_weak(v, 0, std::memory_order_release, std::memory_order_relaxed)) {
     }
     if ((v & ~kLockWaiters) == me && (v & kLockWaiters)) WakeOne();
   }

@@ -31,11 +31,11 @@ TEST(cli_ExitCode, BadInputIsTwo) {
 }
 
 TEST(cli_ExitCode, SegmentProblemsAreThree) {
-  for (Errc e : {Errc::segment_not_found, Errc::corrupt_segment, Errc::incompatible_segment,
-                 Errc::permission_denied, Errc::foreign_owner, Errc::segment_busy, Errc::io_error,
-                 Errc::no_space, Errc::read_only, Errc::timeout, Errc::table_full,
-                 Errc::not_a_segment, Errc::unsafe_segment_path, Errc::segment_replaced,
-                 Errc::epochs_exhausted}) {
+  for (Errc e :
+       {Errc::segment_not_found, Errc::corrupt_segment, Errc::incompatible_segment,
+        Errc::permission_denied, Errc::foreign_owner, Errc::segment_busy, Errc::io_error,
+        Errc::no_space, Errc::read_only, Errc::timeout, Errc::table_full, Errc::not_a_segment,
+        Errc::unsafe_segment_path, Errc::segment_replaced, Errc::epochs_exhausted}) {
     EXPECT_EQ(ExitCodeFor(e), kExitSegment) << make_error_code(e).message();
   }
   EXPECT_EQ(ExitCodeFor(std::make_error_code(std::errc::io_error)), kExitSegment);

@@ -84,7 +84,8 @@ TEST(LockOwnerCli, StatAndFsckNameTheOwnerAndRepairTakesOverFromAKilledOne) {
   ASSERT_TRUE(status && WIFSIGNALED(*status)) << testing::DescribeStatus(status);
 
   const std::string gone = StatLockLine(seg.name());
-  EXPECT_TRUE(gone.starts_with("writers' lock:  held by pid " + pid + " (this PID namespace), gone"))
+  EXPECT_TRUE(
+      gone.starts_with("writers' lock:  held by pid " + pid + " (this PID namespace), gone"))
       << gone;
   EXPECT_EQ(StatJson(seg.name())["writers_lock"]["owner"], "gone");
 

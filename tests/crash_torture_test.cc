@@ -34,10 +34,10 @@ namespace shmlease {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::kTortureWorker;
 using testing::Join;
 using testing::kLeaseWorker;
 using testing::kTortureLeases;
+using testing::kTortureWorker;
 using testing::MonotonicNowNs;
 using testing::MustOpen;
 using testing::ScopedSegmentName;

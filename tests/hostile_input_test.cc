@@ -20,8 +20,8 @@
 #include <string>
 #include <vector>
 
-#include "helpers/crash_util.h"
 #include "../lib/writer_seat.h"
+#include "helpers/crash_util.h"
 #include "shmlease/shmlease.h"
 #include "test_util.h"
 
@@ -29,14 +29,14 @@ namespace shmlease {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::ReadFile;
-using testing::WriteFile;
 using testing::DumpState;
 using testing::Join;
 using testing::MustOpen;
+using testing::ReadFile;
 using testing::ScopedSegmentName;
 using testing::TempDir;
 using testing::TestOptions;
+using testing::WriteFile;
 
 const std::string kNs(kSingularControllerNamespace);
 Key K(const std::string& lease) { return Key{kNs, "model", lease}; }
@@ -461,8 +461,8 @@ TEST_F(HostileFile, RandomBytes) {
 TEST_F(HostileFile, ZeroFirstBytesAreNotAnUnfinishedCreation) {
   const std::string zeros(good_bytes_.size(), '\0');
   ExpectRefused(zeros, Errc::corrupt_segment, "first bytes are zero");
-  ExpectRefused(std::string(8, '\0') + std::string(internal::kHeaderBytes, 'd'), Errc::corrupt_segment,
-                "left as it is");
+  ExpectRefused(std::string(8, '\0') + std::string(internal::kHeaderBytes, 'd'),
+                Errc::corrupt_segment, "left as it is");
 }
 
 // What a creator killed half-way leaves (the creating mark, a header

@@ -118,7 +118,8 @@ bool StopRequested(int stop_fd) {
 TEST(CoWriterSweep, AGroupMemberScribblingOverTheSegmentCrashesAndHangsNobody) {
   const passwd* nobody = getpwnam("nobody");
   const group* nogroup = getgrnam("nogroup");
-  if (geteuid() != 0 || nobody == nullptr || nogroup == nullptr || access("/usr/bin/setpriv", X_OK)) {
+  if (geteuid() != 0 || nobody == nullptr || nogroup == nullptr ||
+      access("/usr/bin/setpriv", X_OK)) {
     GTEST_SKIP() << "needs root, the user nobody, the group nogroup and setpriv";
   }
   ScopedSegmentName seg;
@@ -175,7 +176,8 @@ TEST(CoWriterSweep, AGroupMemberScribblingOverTheSegmentCrashesAndHangsNobody) {
                    {}, {ticks[0]});
   ASSERT_TRUE(scribbler.ok());
   const auto swept = scribbler.WaitExit(std::chrono::minutes(5));
-  EXPECT_TRUE(testing::ExitedWith(swept, 0)) << testing::DescribeStatus(swept) << scribbler.output();
+  EXPECT_TRUE(testing::ExitedWith(swept, 0))
+      << testing::DescribeStatus(swept) << scribbler.output();
   EXPECT_NE(scribbler.output().find("mapped"), std::string::npos) << scribbler.output();
   EXPECT_NE(scribbler.output().find("swept "), std::string::npos) << scribbler.output();
 
@@ -186,7 +188,8 @@ TEST(CoWriterSweep, AGroupMemberScribblingOverTheSegmentCrashesAndHangsNobody) {
   for (pid_t pid : victims) {
     int status = 0;
     pid_t r = 0;
-    while ((r = waitpid(pid, &status, WNOHANG)) == 0 && std::chrono::steady_clock::now() < deadline) {
+    while ((r = waitpid(pid, &status, WNOHANG)) == 0 &&
+           std::chrono::steady_clock::now() < deadline) {
       pollfd none{-1, 0, 0};
       poll(&none, 0, 10);
     }
@@ -205,7 +208,10 @@ TEST(CoWriterSweep, AGroupMemberScribblingOverTheSegmentCrashesAndHangsNobody) {
   // The command line reads what is left and answers: success, or an error
   // status, never a signal.
   for (const std::vector<std::string>& args :
-       {std::vector<std::string>{"stat"}, {"fsck"}, {"dump"}, {"check", "before", "--holder", "root"},
+       {std::vector<std::string>{"stat"},
+        {"fsck"},
+        {"dump"},
+        {"check", "before", "--holder", "root"},
         {"--lock-timeout", "50ms", "claim", "after", "--holder", "root", "--for", "1s"}}) {
     std::vector<std::string> full = {"--segment", seg.name()};
     full.insert(full.end(), args.begin(), args.end());

@@ -35,16 +35,16 @@ namespace shmlease {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::ReadFile;
-using testing::WriteFile;
 using testing::ChildProcess;
 using testing::MustOpen;
 using testing::Pipe;
+using testing::ReadFile;
 using testing::RunTool;
 using testing::ScopedSegmentName;
 using testing::TempDir;
 using testing::ToolProcess;
 using testing::ToolResult;
+using testing::WriteFile;
 
 constexpr uid_t kNobody = 65534;
 constexpr gid_t kNogroup = 65534;
@@ -305,7 +305,8 @@ TEST(Epochs, GrowAcrossDestroyAndRecreation) {
   const std::uint64_t first = EpochOf(seg.name());
   EXPECT_GT(first, before) << "epochs start from the wall clock in microseconds";
   EXPECT_LT(first, std::uint64_t{1} << 53);
-  ASSERT_EQ(RunTool({"--segment", seg.name(), "destroy", "--force"}).code, 0);  // The lease is held.
+  ASSERT_EQ(RunTool({"--segment", seg.name(), "destroy", "--force"}).code,
+            0);  // The lease is held.
   ASSERT_EQ(RunTool({"--segment", seg.name(), "claim", "db", "--holder", "h", "--for", "1h"}).code,
             0);
   EXPECT_GT(EpochOf(seg.name()), first);

@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "cli_options.h"
-#include "duration.h"
 #include "command.h"
+#include "duration.h"
 #include "json_text.h"
 #include "lease_text.h"
 #include "report.h"
@@ -89,8 +89,9 @@ nlohmann::json LockJson(const WritersLockInfo& lock) {
   out["pid_namespace_is_this_one"] =
       lock.pid_namespace != 0 && lock.pid_namespace == OwnPidNamespace();
   out["held_for_seconds"] =
-      lock.held_for.count() >= 0 ? nlohmann::json(std::chrono::duration<double>(lock.held_for).count())
-                                 : nlohmann::json(nullptr);
+      lock.held_for.count() >= 0
+          ? nlohmann::json(std::chrono::duration<double>(lock.held_for).count())
+          : nlohmann::json(nullptr);
   return out;
 }
 
@@ -244,7 +245,8 @@ void WarnIfDirectoryOpen(const ShmStats& stats) {
   if (!stats.directory_open_to_others) return;
   Report("warning: other users can replace files in " + stats.directory +
          " (it belongs to another user, or others may write it and it has no sticky bit): any of "
-         "them can remove or replace " + stats.path);
+         "them can remove or replace " +
+         stats.path);
 }
 
 int RunStat(const GlobalOptions& options, bool json) {
@@ -258,15 +260,24 @@ int RunStat(const GlobalOptions& options, bool json) {
   WarnIfDirectoryOpen(s);
   if (json) {
     nlohmann::json out = {
-        {"segment", options.segment}, {"path", s.path},
-        {"owner_uid", s.owner_uid},   {"owner", owner},
-        {"mode", Octal(s.mode)},      {"layout_version", s.layout_version},
-        {"capacity", s.capacity},     {"used", s.used},
-        {"slot_count", s.slot_count}, {"bytes", s.bytes},
-        {"fake_clock", s.fake_clock}, {"claims", s.claims},
-        {"extensions", s.extensions}, {"revocations", s.revocations},
-        {"recoveries", s.recoveries}, {"lock_timeouts", s.lock_timeouts},
-        {"epoch", s.epoch},           {"writers_lock", LockJson(s.lock)},
+        {"segment", options.segment},
+        {"path", s.path},
+        {"owner_uid", s.owner_uid},
+        {"owner", owner},
+        {"mode", Octal(s.mode)},
+        {"layout_version", s.layout_version},
+        {"capacity", s.capacity},
+        {"used", s.used},
+        {"slot_count", s.slot_count},
+        {"bytes", s.bytes},
+        {"fake_clock", s.fake_clock},
+        {"claims", s.claims},
+        {"extensions", s.extensions},
+        {"revocations", s.revocations},
+        {"recoveries", s.recoveries},
+        {"lock_timeouts", s.lock_timeouts},
+        {"epoch", s.epoch},
+        {"writers_lock", LockJson(s.lock)},
         {"directory_open_to_others", s.directory_open_to_others},
     };
     std::cout << JsonText(out, 2) << '\n';
@@ -311,7 +322,8 @@ int RunFsck(const GlobalOptions& options, bool repair) {
   ShmStats stats;
   if (!opened.store->GetStats(&stats) && stats.lock.locked &&
       stats.lock.owner != WritersLockInfo::Owner::gone) {
-    std::printf("%s: writers' lock %s\n", Printable(path).c_str(), DescribeLock(stats.lock).c_str());
+    std::printf("%s: writers' lock %s\n", Printable(path).c_str(),
+                DescribeLock(stats.lock).c_str());
   }
   if (!ec && problems.empty()) {
     std::printf("%s: clean\n", Printable(path).c_str());

@@ -44,11 +44,12 @@ enum class Errc : int {
   io_error = 46,              // A system call on the segment failed for another reason.
   no_space = 47,              // No room to create the segment (e.g. /dev/shm is full).
   read_only = 48,             // A write through a store opened read-only.
-  too_many_writers = 49,      // Every writer seat of the segment is taken (4096 writing stores at once).
-  not_a_segment = 60,         // The path names a directory, FIFO, socket or device, not a file.
-  unsafe_segment_path = 61,   // A symbolic link on the path, or the file has other hard links.
-  segment_replaced = 62,      // Destroyed, unlinked or replaced by another file since it was opened.
-  epochs_exhausted = 63,      // The next fencing epoch would reach 2^53 (see ShmStats::epoch).
+  too_many_writers =
+      49,              // Every writer seat of the segment is taken (4096 writing stores at once).
+  not_a_segment = 60,  // The path names a directory, FIFO, socket or device, not a file.
+  unsafe_segment_path = 61,  // A symbolic link on the path, or the file has other hard links.
+  segment_replaced = 62,     // Destroyed, unlinked or replaced by another file since it was opened.
+  epochs_exhausted = 63,     // The next fencing epoch would reach 2^53 (see ShmStats::epoch).
 
   // --- the process's clock ---
   // This process's CLOCK_MONOTONIC offset from the host's (its time

@@ -70,7 +70,7 @@ struct WritersLockInfo {
     unknown,  // The kernel could not be asked.
   };
   bool locked = false;
-  Owner owner = Owner::unknown;  // Meaningful when locked.
+  Owner owner = Owner::unknown;      // Meaningful when locked.
   bool owner_is_this_store = false;  // This ShmStore holds it (one of its threads is writing).
   // The owner's pid as it recorded it, in its own PID namespace; 0 when the
   // record is not the owner's (its seat has been taken again since).

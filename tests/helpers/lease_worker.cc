@@ -157,7 +157,8 @@ int main(int argc, char** argv) {
       // Reported only once the child runs: until then it still shares the
       // parent's descriptors (its fork handler closes the seat's first thing).
       int started[2];
-      if (pipe2(started, O_CLOEXEC) != 0) return Fail(op, std::error_code(errno, std::system_category()));
+      if (pipe2(started, O_CLOEXEC) != 0)
+        return Fail(op, std::error_code(errno, std::system_category()));
       std::fflush(nullptr);
       const pid_t child = fork();
       if (child < 0) return Fail(op, std::error_code(errno, std::system_category()));
@@ -167,7 +168,8 @@ int main(int argc, char** argv) {
       }
       close(started[1]);
       char c;
-      if (read(started[0], &c, 1) != 1) return Fail(op, std::error_code(EIO, std::system_category()));
+      if (read(started[0], &c, 1) != 1)
+        return Fail(op, std::error_code(EIO, std::system_category()));
       close(started[0]);
       Say("child " + std::to_string(child));
     } else if (op == "wait" && take(1)) {

@@ -89,12 +89,24 @@ int main(int argc, char** argv) {
       const std::uint32_t old = Get32(base, at);
       std::uint32_t value = 0;
       switch (pass % 6) {
-        case 0: value = 0; break;
-        case 1: value = ~0u; break;
-        case 2: value = static_cast<std::uint32_t>(rng()); break;
-        case 3: value = old + 1; break;
-        case 4: value = old ^ (1u << (rng() % 32)); break;
-        case 5: value = old | 0x80000000u; break;
+        case 0:
+          value = 0;
+          break;
+        case 1:
+          value = ~0u;
+          break;
+        case 2:
+          value = static_cast<std::uint32_t>(rng());
+          break;
+        case 3:
+          value = old + 1;
+          break;
+        case 4:
+          value = old ^ (1u << (rng() % 32));
+          break;
+        case 5:
+          value = old | 0x80000000u;
+          break;
       }
       if (n >= kWindow && rng() % 2 == 0) Put32(base, at - 4 * kWindow, saved[n % kWindow]);
       saved[n % kWindow] = old;
@@ -104,7 +116,8 @@ int main(int argc, char** argv) {
     }
     // The seats: generations, pids and namespaces that name nobody or the wrong one.
     for (int i = 0; i < 512; ++i) {
-      const std::size_t at = in::kHeaderFieldBytes + 4 * (rng() % ((in::kHeaderBytes - in::kHeaderFieldBytes) / 4));
+      const std::size_t at =
+          in::kHeaderFieldBytes + 4 * (rng() % ((in::kHeaderBytes - in::kHeaderFieldBytes) / 4));
       Put32(base, at, static_cast<std::uint32_t>(rng()));
       ++written;
     }
